@@ -1,0 +1,50 @@
+// The first CUDA translation unit: proves gatrec::cuda compiles and links everywhere, and checks
+// the element-wise kernels against the CPU functions when a GPU is present.
+#include <gatrec/cuda.cuh>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+namespace {
+
+#define GATREC_SKIP_WITHOUT_GPU() \
+  if (!gatrec::cuda::has_device()) GTEST_SKIP() << "no CUDA device on this machine"
+
+TEST(CudaSmoke, DeviceCountNeverThrows) {
+  EXPECT_GE(gatrec::cuda::device_count(), 0);
+}
+
+TEST(CudaSmoke, LeakyReluMatchesCpuElementByElement) {
+  GATREC_SKIP_WITHOUT_GPU();
+  const std::size_t n = 1000003;  // not a multiple of the block size
+  gatrec::rng r(11);
+  std::vector<float> x(n), dy(n);
+  for (auto& v : x) v = static_cast<float>(r.normal());
+  for (auto& v : dy) v = static_cast<float>(r.normal());
+  gatrec::cuda::device_buffer<float> dx_in(x), ddy(dy), dy_out(n), ddx(n);
+  gatrec::cuda::leaky_relu_forward(dx_in.data(), dy_out.data(), n, 0.2f);
+  gatrec::cuda::leaky_relu_backward(dx_in.data(), ddy.data(), ddx.data(), n, 0.2f);
+  const auto y = dy_out.to_host();
+  const auto g = ddx.to_host();
+  std::size_t nonzero = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    ASSERT_EQ(y[k], gatrec::leaky_relu(x[k], 0.2f)) << "at " << k;
+    ASSERT_EQ(g[k], dy[k] * gatrec::leaky_relu_grad(x[k], 0.2f)) << "at " << k;
+    nonzero += y[k] != 0.0f;
+  }
+  EXPECT_GT(nonzero, n / 2);
+}
+
+TEST(CudaSmoke, ErrorsBecomeCudaErrorWithTheCallSite) {
+  GATREC_SKIP_WITHOUT_GPU();
+  try {
+    GATREC_CUDA_TRY(cudaMemcpy(nullptr, reinterpret_cast<void*>(0x1), 16, cudaMemcpyDeviceToDevice));
+    FAIL() << "no exception";
+  } catch (const gatrec::cuda_error& e) {
+    EXPECT_NE(std::string(e.what()).find("test_cuda_smoke.cu"), std::string::npos);
+  }
+}
+
+}  // namespace
