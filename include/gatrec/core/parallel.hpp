@@ -8,7 +8,9 @@
 /// (see `blocked_sum`), never through per-thread partial sums.
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "gatrec/core/config.hpp"
 
@@ -61,6 +63,23 @@ inline constexpr std::int64_t reduction_block_rows = 256;
 /// Number of fixed reduction blocks that cover `rows` rows.
 inline std::int64_t reduction_block_count(std::int64_t rows) {
   return (rows + reduction_block_rows - 1) / reduction_block_rows;
+}
+
+/// Deterministic parallel reduction over rows: rows are cut into fixed blocks of
+/// `reduction_block_rows`; `body(row, partial)` adds row's contribution into its block's `width`
+/// partial sums (and may write state owned by `row`); the partials are then added into `out` in
+/// block order. The result is bit-identical for any thread count.
+template <class Scalar, class Body>
+void blocked_reduce(std::int64_t rows, std::size_t width, Scalar* out, Body&& body) {
+  const std::int64_t blocks = reduction_block_count(rows);
+  std::vector<Scalar> partial(static_cast<std::size_t>(blocks) * width, Scalar(0));
+  parallel_for<std::int64_t>(0, blocks, [&](std::int64_t b) {
+    Scalar* acc = partial.data() + static_cast<std::size_t>(b) * width;
+    const std::int64_t last = std::min(rows, (b + 1) * reduction_block_rows);
+    for (std::int64_t r = b * reduction_block_rows; r < last; ++r) body(r, acc);
+  }, std::int64_t(1));
+  for (std::int64_t b = 0; b < blocks; ++b)
+    for (std::size_t k = 0; k < width; ++k) out[k] += partial[static_cast<std::size_t>(b) * width + k];
 }
 
 }  // namespace gatrec
