@@ -82,6 +82,17 @@ TEST(CsrGraph, SelfLoopsTakeTheMeanOfIncomingFeatures) {
   EXPECT_FLOAT_EQ(c.edge_features()[9], 7.0f);
 }
 
+TEST(CsrGraph, AddingSelfLoopsReplacesExistingOnes) {
+  // 1->1 exists already: it is dropped, then every node gets exactly one self-loop.
+  gatrec::graph_options opt;
+  opt.add_self_loops = true;
+  const csr_graph g(2, {1, 0}, {1, 1}, {9.0f, 3.0f}, 1, opt);
+  EXPECT_EQ(g.num_edges(), 3);
+  EXPECT_EQ(g.in_sources(), (std::vector<index_t>{0, 0, 1}));
+  EXPECT_FLOAT_EQ(g.edge_features()[2], 3.0f);  // mean over the remaining in-edge only
+  expect_consistent(g);
+}
+
 TEST(CsrGraph, RejectsBadInput) {
   EXPECT_THROW(csr_graph(2, {0}, {2}, {}, 0), gatrec::logic_error);           // id out of range
   EXPECT_THROW(csr_graph(2, {0, 1}, {1}, {}, 0), gatrec::logic_error);        // length mismatch

@@ -27,7 +27,9 @@ enum class self_loop_fill {
 
 /// Options for building a csr_graph.
 struct graph_options {
-  bool add_self_loops = false;                  ///< add one edge i->i per node
+  /// Drop any existing i->i edges, then add exactly one per node (PyG's remove_self_loops followed
+  /// by add_self_loops).
+  bool add_self_loops = false;
   self_loop_fill fill = self_loop_fill::mean;   ///< feature of the added self-loops
   float fill_value = 0.0f;                      ///< used with self_loop_fill::constant
 };
@@ -105,11 +107,11 @@ class csr_graph {
     GATREC_EXPECTS(edge_dim >= 0, "negative edge_dim");
     GATREC_EXPECTS(src.size() == dst.size(), "src and dst lengths differ (" + std::to_string(src.size()) +
                                                  " vs " + std::to_string(dst.size()) + ")");
-    const std::size_t m = src.size();
-    GATREC_EXPECTS(features.size() == m * static_cast<std::size_t>(edge_dim),
+    const std::size_t given = src.size();
+    GATREC_EXPECTS(features.size() == given * static_cast<std::size_t>(edge_dim),
                    "edge features hold " + std::to_string(features.size()) + " values, expected " +
-                       std::to_string(m) + " edges x " + std::to_string(edge_dim));
-    for (std::size_t e = 0; e < m; ++e) {
+                       std::to_string(given) + " edges x " + std::to_string(edge_dim));
+    for (std::size_t e = 0; e < given; ++e) {
       if (src[e] < 0 || src[e] >= num_nodes || dst[e] < 0 || dst[e] >= num_nodes)
         detail::throw_logic_error(__func__, "edge " + std::to_string(e) + " (" + std::to_string(src[e]) +
                                                 " -> " + std::to_string(dst[e]) + ") is outside [0, " +
@@ -123,11 +125,15 @@ class csr_graph {
     edge_dim_ = edge_dim;
     const std::size_t n = static_cast<std::size_t>(num_nodes);
     const std::size_t d = static_cast<std::size_t>(edge_dim);
+    auto kept = [&](std::size_t e) { return !(options.add_self_loops && src[e] == dst[e]); };
+    std::size_t m = 0;
+    for (std::size_t e = 0; e < given; ++e) m += kept(e);
     const std::size_t total = m + (options.add_self_loops ? n : 0);
 
     // Counting sort by destination; stable, so parallel edges keep their input order.
     in_offsets_.assign(n + 1, 0);
-    for (std::size_t e = 0; e < m; ++e) ++in_offsets_[static_cast<std::size_t>(dst[e]) + 1];
+    for (std::size_t e = 0; e < given; ++e)
+      if (kept(e)) ++in_offsets_[static_cast<std::size_t>(dst[e]) + 1];
     if (options.add_self_loops)
       for (std::size_t v = 0; v < n; ++v) ++in_offsets_[v + 1];
     for (std::size_t v = 0; v < n; ++v) in_offsets_[v + 1] += in_offsets_[v];
@@ -136,7 +142,8 @@ class csr_graph {
     in_destinations_.resize(total);
     edge_features_.resize(total * d);
     std::vector<offset_t> cursor(in_offsets_.begin(), in_offsets_.end() - 1);
-    for (std::size_t e = 0; e < m; ++e) {
+    for (std::size_t e = 0; e < given; ++e) {
+      if (!kept(e)) continue;
       const offset_t slot = cursor[static_cast<std::size_t>(dst[e])]++;
       in_sources_[slot] = src[e];
       in_destinations_[slot] = dst[e];
