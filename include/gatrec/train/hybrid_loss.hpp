@@ -1,0 +1,129 @@
+#pragma once
+
+/// @file
+/// @brief The paper's hybrid loss, w_bpr * BPR + w_cos * (1 - cosine), value and gradient in one pass.
+///
+/// With s(u, i) = <h_u, h_i> and triples (u, i, j):
+///   L_bpr = mean over triples of -log sigmoid(s(u,i) - s(u,j))
+///   L_cos = 1 - mean over distinct positive pairs (u, i) of cos(h_u, h_i)
+/// Each positive pair is counted once in L_cos even when it is sampled with several negatives.
+/// See docs/math.md for the gradients.
+
+#include <cmath>
+#include <vector>
+
+#include "gatrec/core/eigen.hpp"
+#include "gatrec/core/error.hpp"
+#include "gatrec/core/parallel.hpp"
+#include "gatrec/train/training_pairs.hpp"
+
+namespace gatrec {
+
+/// Weights of the two terms (defaults: the authors' final code).
+struct hybrid_loss_options {
+  double bpr_weight = 5.0;
+  double cosine_weight = 2.0;
+};
+
+/// The loss value and its parts.
+struct loss_value {
+  double total = 0.0;
+  double bpr = 0.0;     ///< L_bpr (unweighted)
+  double cosine = 0.0;  ///< L_cos (unweighted)
+};
+
+namespace detail {
+
+/// log(1 + exp(x)) without overflow.
+inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+inline double sigmoid(double x) {
+  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1.0 + e);
+}
+
+}  // namespace detail
+
+/// Computes the hybrid loss on node embeddings and writes its gradient.
+/// @param embeddings (num_users + num_items, d): users first, then items (the graph's node order)
+/// @param num_users offset of item rows
+/// @param triples training triples; the positive pairs for the cosine term are the triples'
+///        (user, positive) pairs, each counted once (triples must be grouped so that the
+///        `pairs_per_positive` triples of one positive are consecutive)
+/// @param pairs_per_positive negatives sampled per positive (triples come in groups of this size)
+/// @param grad (same shape as embeddings) overwritten with dL/d embeddings
+template <class Scalar>
+loss_value hybrid_loss(const matrix<Scalar>& embeddings, index_t num_users, const training_triples& triples,
+                       int pairs_per_positive, const hybrid_loss_options& opt, matrix<Scalar>& grad) {
+  GATREC_EXPECTS(pairs_per_positive >= 1, "pairs_per_positive must be at least 1");
+  GATREC_EXPECTS(triples.size() % static_cast<std::size_t>(pairs_per_positive) == 0,
+                 "triple count is not a multiple of pairs_per_positive");
+  GATREC_EXPECTS(!triples.empty(), "no training triples");
+  const std::size_t t_count = triples.size();
+  const std::size_t p_count = t_count / static_cast<std::size_t>(pairs_per_positive);
+  const Eigen::Index d = embeddings.cols();
+  grad.setZero(embeddings.rows(), d);
+
+  // Per-triple and per-pair coefficients are computed in parallel (each entry owned by one index);
+  // the scatter into embedding rows is then done in a fixed order, so the result is deterministic.
+  std::vector<double> bpr_term(t_count), bpr_coef(t_count);
+  const double bpr_scale = opt.bpr_weight / static_cast<double>(t_count);
+  parallel_for<std::int64_t>(0, static_cast<std::int64_t>(t_count), [&](std::int64_t t) {
+    const auto hu = embeddings.row(triples.user[t]);
+    const double x = static_cast<double>(hu.dot(embeddings.row(num_users + triples.positive[t]))) -
+                     static_cast<double>(hu.dot(embeddings.row(num_users + triples.negative[t])));
+    bpr_term[t] = detail::softplus(-x);                       // -log sigmoid(x)
+    bpr_coef[t] = -detail::sigmoid(-x) * bpr_scale;           // dL/dx
+  }, std::int64_t(1024));
+
+  std::vector<double> cos_value(p_count), cos_coef_u(p_count), cos_coef_i(p_count), cos_coef_cross(p_count);
+  const double cos_scale = -opt.cosine_weight / static_cast<double>(p_count);
+  const double eps = 1e-8;  // as torch's cosine_similarity: norms are clamped from below
+  if (opt.cosine_weight != 0.0) {
+    parallel_for<std::int64_t>(0, static_cast<std::int64_t>(p_count), [&](std::int64_t p) {
+      const std::size_t t = static_cast<std::size_t>(p) * static_cast<std::size_t>(pairs_per_positive);
+      const auto hu = embeddings.row(triples.user[t]);
+      const auto hi = embeddings.row(num_users + triples.positive[t]);
+      const double nu = std::max(static_cast<double>(hu.norm()), eps);
+      const double ni = std::max(static_cast<double>(hi.norm()), eps);
+      const double dot = static_cast<double>(hu.dot(hi));
+      const double c = dot / (nu * ni);
+      cos_value[p] = c;
+      // d cos / d h_u = h_i / (|u||i|) - cos * h_u / |u|^2 (and symmetrically for h_i)
+      cos_coef_cross[p] = cos_scale / (nu * ni);
+      cos_coef_u[p] = -cos_scale * c / (nu * nu);
+      cos_coef_i[p] = -cos_scale * c / (ni * ni);
+    }, std::int64_t(1024));
+  }
+
+  loss_value out;
+  for (std::size_t t = 0; t < t_count; ++t) {
+    out.bpr += bpr_term[t];
+    const index_t u = triples.user[t];
+    const index_t i = num_users + triples.positive[t];
+    const index_t j = num_users + triples.negative[t];
+    const Scalar c = static_cast<Scalar>(bpr_coef[t]);
+    grad.row(u) += c * (embeddings.row(i) - embeddings.row(j));
+    grad.row(i) += c * embeddings.row(u);
+    grad.row(j) -= c * embeddings.row(u);
+  }
+  out.bpr /= static_cast<double>(t_count);
+  if (opt.cosine_weight != 0.0) {
+    double sum = 0.0;
+    for (std::size_t p = 0; p < p_count; ++p) {
+      const std::size_t t = p * static_cast<std::size_t>(pairs_per_positive);
+      const index_t u = triples.user[t];
+      const index_t i = num_users + triples.positive[t];
+      sum += cos_value[p];
+      grad.row(u) += static_cast<Scalar>(cos_coef_cross[p]) * embeddings.row(i) +
+                     static_cast<Scalar>(cos_coef_u[p]) * embeddings.row(u);
+      grad.row(i) += static_cast<Scalar>(cos_coef_cross[p]) * embeddings.row(u) +
+                     static_cast<Scalar>(cos_coef_i[p]) * embeddings.row(i);
+    }
+    out.cosine = 1.0 - sum / static_cast<double>(p_count);
+  }
+  out.total = opt.bpr_weight * out.bpr + opt.cosine_weight * out.cosine;
+  return out;
+}
+
+}  // namespace gatrec
