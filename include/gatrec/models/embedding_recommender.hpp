@@ -1,0 +1,42 @@
+#pragma once
+
+/// @file
+/// @brief The interface the trainer drives: a model that maps the whole graph to user and item
+/// embeddings in one forward pass, and back-propagates a gradient on those embeddings.
+
+#include <string>
+
+#include "gatrec/core/eigen.hpp"
+#include "gatrec/core/types.hpp"
+#include "gatrec/nn/attention.hpp"
+#include "gatrec/nn/parameter.hpp"
+#include "gatrec/train/checkpoint.hpp"
+
+namespace gatrec {
+
+/// A trainable model whose score is s(u, i) = <h_u, h_i>.
+template <class Scalar>
+class embedding_recommender {
+ public:
+  virtual ~embedding_recommender() = default;
+
+  /// Short model name, as on the command line ("gatv2", "lightgcn", "mf").
+  virtual std::string name() const = 0;
+  virtual index_t num_users() const = 0;
+  virtual index_t num_items() const = 0;
+
+  /// Every trainable tensor, in a fixed order (optimiser state and checkpoints rely on it).
+  virtual parameter_list<Scalar> parameters() = 0;
+
+  /// Node embeddings (num_users + num_items, d): users first, then items. The reference stays
+  /// valid until the next forward.
+  virtual const matrix<Scalar>& forward(const run_mode& mode) = 0;
+
+  /// Adds the gradient of every parameter given dL/d(embeddings) of the last forward.
+  virtual void backward(const matrix<Scalar>& grad) = 0;
+
+  /// Options needed to rebuild the model before loading a checkpoint.
+  virtual checkpoint_metadata describe() const = 0;
+};
+
+}  // namespace gatrec
