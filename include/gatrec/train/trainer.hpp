@@ -1,0 +1,202 @@
+#pragma once
+
+/// @file
+/// @brief Full-batch training of an embedding_recommender with the hybrid loss, AdamW, a plateau
+/// schedule and early stopping on a validation metric; one progress line per epoch.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "gatrec/core/error.hpp"
+#include "gatrec/data/interactions.hpp"
+#include "gatrec/eval/full_ranking.hpp"
+#include "gatrec/eval/top_k.hpp"
+#include "gatrec/eval/user_item_sets.hpp"
+#include "gatrec/models/embedding_recommender.hpp"
+#include "gatrec/train/adamw.hpp"
+#include "gatrec/train/hybrid_loss.hpp"
+#include "gatrec/train/negative_sampler.hpp"
+#include "gatrec/train/reduce_on_plateau.hpp"
+
+namespace gatrec {
+
+/// Everything the training loop can be told.
+struct trainer_options {
+  int max_epochs = 300;
+  hybrid_loss_options loss;
+  sampler_options sampler;
+  adamw_options optimizer;
+  plateau_options plateau;          ///< on the validation metric (maximised), or on the loss without validation
+  int patience = 15;                ///< early stopping: evaluations without a new best validation value
+  int eval_every = 1;               ///< epochs between validation evaluations
+  std::string validation_metric = "ndcg@20";  ///< any full-ranking metric name (recall@K, ndcg@K, ...)
+  std::optional<float> relevance_threshold = 4.0f;  ///< validation items that count as relevant; nullopt: all
+  double clip_norm = 0.0;           ///< global gradient-norm clipping; 0 disables it
+  std::uint64_t seed = 42;          ///< negative sampling and dropout
+  bool restore_best = true;         ///< end with the parameters of the best validation epoch
+};
+
+/// One line of the training history.
+struct epoch_record {
+  int epoch = 0;
+  double loss = 0, bpr = 0, cosine = 0;
+  double validation = std::nan("");  ///< NaN when not evaluated this epoch
+  double lr = 0;
+  double seconds = 0;                ///< wall time since training started
+};
+
+/// What train() returns.
+struct training_result {
+  int epochs_run = 0;
+  int best_epoch = 0;
+  double best_validation = std::nan("");
+  double seconds = 0;
+  bool stopped_early = false;
+  std::vector<epoch_record> history;
+};
+
+namespace detail {
+
+inline std::string format_duration(double s) {
+  char buf[32];
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%.1fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, (static_cast<int>(s) % 3600) / 60);
+  return buf;
+}
+
+}  // namespace detail
+
+/// Splits node embeddings (users first) into float user and item matrices for scoring.
+template <class Scalar>
+void split_embeddings(const matrix<Scalar>& h, index_t num_users, matrix<float>& users, matrix<float>& items) {
+  users = h.topRows(num_users).template cast<float>();
+  items = h.bottomRows(h.rows() - num_users).template cast<float>();
+}
+
+/// Evaluates embeddings under full ranking (training items masked).
+template <class Scalar>
+metric_table evaluate_embeddings(const matrix<Scalar>& h, index_t num_users, const user_item_sets& train_items,
+                                 const rating_table& test, const full_ranking_options& opt) {
+  matrix<float> users, items;
+  split_embeddings(h, num_users, users, items);
+  const int k = *std::max_element(opt.ks.begin(), opt.ks.end());
+  const ranked_lists lists = top_k(users, items, k, train_items);
+  return evaluate_full_ranking(lists, test, train_items, opt);
+}
+
+/// Trains `model` on `train`; early-stops on `validation` (full ranking, training items masked).
+/// With an empty validation table it trains for max_epochs and schedules on the training loss.
+/// @param log progress lines go here (nullptr: silent)
+template <class Scalar>
+training_result train(embedding_recommender<Scalar>& model, const rating_table& train, const rating_table& validation,
+                      const trainer_options& opt, std::ostream* log = nullptr) {
+  GATREC_EXPECTS(opt.max_epochs >= 1, "max_epochs must be at least 1");
+  GATREC_EXPECTS(opt.eval_every >= 1, "eval_every must be at least 1");
+  const index_t nu = model.num_users(), ni = model.num_items();
+  const bool validate = !validation.empty();
+  sampler_options sopt = opt.sampler;
+  sopt.seed = mix64(opt.seed ^ 0x5A3Bull);
+  const negative_sampler sampler(train, nu, ni, sopt);
+  GATREC_EXPECTS(sampler.num_positives() > 0, "the training ratings contain no positive (liked) pair");
+  const user_item_sets train_items(nu, ni, train);
+  full_ranking_options eval_opt;
+  eval_opt.relevance_threshold = opt.relevance_threshold;
+  {
+    const auto at = opt.validation_metric.find('@');
+    GATREC_EXPECTS(at != std::string::npos, "validation metric must look like 'ndcg@20'");
+    eval_opt.ks = {std::stoi(opt.validation_metric.substr(at + 1))};
+  }
+
+  parameter_list<Scalar> params = model.parameters();
+  adamw<Scalar> optimizer(params, opt.optimizer);
+  plateau_options popt = opt.plateau;
+  popt.maximize = validate;
+  reduce_on_plateau schedule(popt);
+  early_stopping stopper(validate ? opt.patience : 0, true);
+  std::vector<matrix<Scalar>> best;
+
+  training_triples triples;
+  matrix<Scalar> grad;
+  training_result result;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+  for (int epoch = 1; epoch <= opt.max_epochs; ++epoch) {
+    sampler.sample(static_cast<std::uint64_t>(epoch), triples);
+    zero_grad(params);
+    const matrix<Scalar>& h = model.forward(run_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)});
+    const loss_value l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad);
+    if (!std::isfinite(l.total))
+      throw error("training diverged at epoch " + std::to_string(epoch) + ": loss is " + std::to_string(l.total));
+    model.backward(grad);
+    if (opt.clip_norm > 0.0) clip_gradient_norm(params, opt.clip_norm);
+    optimizer.step();
+
+    epoch_record rec;
+    rec.epoch = epoch;
+    rec.loss = l.total;
+    rec.bpr = l.bpr;
+    rec.cosine = l.cosine;
+    rec.lr = optimizer.lr();
+    bool is_best = false;
+    if (validate && (epoch % opt.eval_every == 0 || epoch == opt.max_epochs)) {
+      const matrix<Scalar>& he = model.forward(run_mode{});
+      rec.validation = evaluate_embeddings(he, nu, train_items, validation, eval_opt).at(opt.validation_metric);
+      optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
+      is_best = stopper.update(rec.validation);
+      if (is_best) {
+        result.best_epoch = epoch;
+        result.best_validation = rec.validation;
+        if (opt.restore_best) {
+          best.resize(params.size());
+          for (std::size_t k = 0; k < params.size(); ++k) best[k] = params[k]->value;
+        }
+      }
+    } else if (!validate) {
+      optimizer.set_lr(schedule.update(l.total, optimizer.lr()));
+      result.best_epoch = epoch;
+    }
+    rec.seconds = elapsed();
+    result.history.push_back(rec);
+    result.epochs_run = epoch;
+
+    if (log != nullptr) {
+      const double per_epoch = rec.seconds / epoch;
+      char line[256];
+      std::snprintf(line, sizeof line, "epoch %3d/%d  loss %.4f (bpr %.4f, cos %.4f)", epoch, opt.max_epochs, l.total,
+                    l.bpr, l.cosine);
+      std::string s = line;
+      if (!std::isnan(rec.validation)) {
+        std::snprintf(line, sizeof line, "  val %s %.4f%s", opt.validation_metric.c_str(), rec.validation,
+                      is_best ? " *" : "  ");
+        s += line;
+      }
+      std::snprintf(line, sizeof line, "  lr %.2e  %s  ETA <= %s", rec.lr, detail::format_duration(rec.seconds).c_str(),
+                    detail::format_duration(per_epoch * (opt.max_epochs - epoch)).c_str());
+      *log << s << line << '\n' << std::flush;
+    }
+    if (validate && stopper.should_stop()) {
+      result.stopped_early = true;
+      if (log != nullptr)
+        *log << "early stop: no better " << opt.validation_metric << " for " << opt.patience
+             << " evaluations; best epoch " << result.best_epoch << '\n';
+      break;
+    }
+  }
+  if (validate && opt.restore_best && !best.empty())
+    for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = best[k];
+  result.seconds = elapsed();
+  return result;
+}
+
+}  // namespace gatrec
