@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -59,7 +61,7 @@ TEST(RecommendationIo, RoundTripThroughAFile) {
   for (index_t u = 0; u < 3; ++u)
     for (int p = 0; p < 4; ++p) lists.row(u)[p] = rows[u][p];
   const auto file = std::filesystem::temp_directory_path() /
-                    ("gatrec_test_eval_io_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".csv");
+                    ("gatrec_test_eval_io_" + std::to_string(::getpid()) + ".csv");
   gatrec::write_recommendations_csv(file, lists, m.users, m.items);
   const ranked_lists back = gatrec::read_recommendations_csv(file, m.users, m.items);
   std::filesystem::remove(file);

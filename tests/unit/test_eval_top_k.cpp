@@ -3,6 +3,7 @@
 #include <gatrec/eval/ranked_lists.hpp>
 #include <gatrec/eval/top_k.hpp>
 #include <gatrec/eval/user_item_sets.hpp>
+#include <gatrec/models/scorer.hpp>
 
 #include <gtest/gtest.h>
 
@@ -272,6 +273,14 @@ TEST(TopK, ScorerCallbackSeesDisjointBlocksAndGivesTheSameLists) {
                    },
                    user_item_sets(), o),
                gatrec::io_error);
+}
+
+TEST(TopK, AcceptsAnyScorerModel) {
+  matrix<float> users(3, 2), items(4, 2);
+  users << 1, 0, 0, 1, 1, 1;
+  items << 1, 0, 0, 2, 2, 1, 1, 1;
+  const gatrec::dot_product_scorer model(users, items);
+  EXPECT_EQ(gatrec::top_k(model, 3).items, gatrec::top_k(users, items, 3).items);
 }
 
 TEST(RankedLists, ValidateCatchesBrokenInvariants) {

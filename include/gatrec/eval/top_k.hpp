@@ -28,6 +28,7 @@
 #include "gatrec/core/types.hpp"
 #include "gatrec/eval/ranked_lists.hpp"
 #include "gatrec/eval/user_item_sets.hpp"
+#include "gatrec/models/scorer.hpp"
 
 namespace gatrec {
 
@@ -272,6 +273,20 @@ ranked_lists top_k_from_scorer(index_t num_users, index_t num_items, int k, Scor
     return buf.data();
   };
   return detail::run_top_k("top_k_from_scorer", num_users, num_items, k, exclude, options, fill, num_items);
+}
+
+/// Each user's k best items under a model's scores (any gatrec::scorer).
+/// @param model the scorer; score_block is called concurrently on disjoint blocks
+/// @param k list width (see top_k)
+/// @param exclude items never recommended to a user; default: none
+/// @param options block size
+/// @throw logic_error as top_k_from_scorer
+inline ranked_lists top_k(const scorer& model, int k, const user_item_sets& exclude = user_item_sets(),
+                          const top_k_options& options = top_k_options()) {
+  return top_k_from_scorer(
+      model.num_users(), model.num_items(), k,
+      [&model](index_t first, index_t count, matrix<float>& out) { model.score_block(first, count, out); }, exclude,
+      options);
 }
 
 }  // namespace gatrec
