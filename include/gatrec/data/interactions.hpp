@@ -99,6 +99,11 @@ struct item_info {
   std::string title;                ///< UTF-8, without the "(year)" suffix when it could be split off
   int year = 0;                     ///< release year, 0 when unknown
   std::vector<std::string> genres;  ///< genre names
+  std::string release_date;         ///< as the source writes it (ML-100K "01-Jan-1995"), or empty
+  std::string imdb_url;             ///< ML-100K's IMDb link, or empty
+  std::string imdb_id;              ///< IMDb number as links.csv writes it (leading zeros kept), or empty
+  std::int64_t tmdb_id = 0;         ///< TMDB id from links.csv, 0 when unknown
+  std::vector<std::string> tags;    ///< distinct user tags (tags.csv, tags.dat), in order of first use
 };
 
 /// What is known of a user besides their ratings (MovieLens 100K / 1M demographics).
