@@ -58,11 +58,25 @@ inline bool ranks_before(const scored_item& a, const scored_item& b) {
 }
 
 /// Writes the best k of one user's scores into out[0..k), skipping the sorted `masked` items, and
-/// pads with ranked_lists::none. `candidates` is scratch reused across calls.
+/// pads with ranked_lists::none. `pool` is scratch reused across calls.
+///
+/// Candidates gather in a pool; when it holds 2k, nth_element keeps the best k and the k-th best
+/// becomes the bar every later item must beat. After the first few hundred items almost every item
+/// fails that one comparison, so a row costs about one comparison per item plus a few partitions
+/// of 2k entries (several times cheaper than a heap update for each improvement).
 /// @throw logic_error when a candidate's score is NaN (it has no place in a ranking)
 inline void select_top_k(const float* scores, index_t num_items, item_span masked, int k, index_t user,
-                         index_t* out, std::vector<scored_item>& candidates, const char* caller) {
-  candidates.clear();
+                         index_t* out, std::vector<scored_item>& pool, const char* caller) {
+  pool.clear();
+  const std::size_t keep = static_cast<std::size_t>(k);
+  bool have_bar = false;
+  scored_item bar{0.0f, 0};  // the k-th best so far, once the pool has been cut once
+  auto cut_to_best_k = [&] {
+    std::nth_element(pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(keep - 1), pool.end(), ranks_before);
+    pool.resize(keep);
+    bar = pool.back();
+    have_bar = true;
+  };
   const index_t* m = masked.begin();
   const index_t* const m_end = masked.end();
   for (index_t i = 0; i < num_items; ++i) {
@@ -71,19 +85,18 @@ inline void select_top_k(const float* scores, index_t num_items, item_span maske
       ++m;
       continue;
     }
-    const float s = scores[i];
-    if (std::isnan(s))
+    const scored_item c{scores[i], i};
+    if (std::isnan(c.score))
       detail::throw_logic_error(caller, "score of user " + std::to_string(user) + " for item " +
-                                             std::to_string(i) + " is NaN");
-    candidates.push_back(scored_item{s, i});
+                                            std::to_string(i) + " is NaN");
+    if (have_bar && !ranks_before(c, bar)) continue;
+    pool.push_back(c);
+    if (pool.size() == 2 * keep) cut_to_best_k();
   }
-  const std::size_t n = std::min(static_cast<std::size_t>(k), candidates.size());
-  const auto first = candidates.begin();
-  const auto kth = first + static_cast<std::ptrdiff_t>(n);
-  // Linear-time partition, then an n log n sort of the few winners.
-  if (n < candidates.size()) std::nth_element(first, kth, candidates.end(), ranks_before);
-  std::sort(first, kth, ranks_before);
-  for (std::size_t p = 0; p < n; ++p) out[p] = candidates[p].item;
+  if (pool.size() > keep) cut_to_best_k();
+  std::sort(pool.begin(), pool.end(), ranks_before);
+  const std::size_t n = pool.size();
+  for (std::size_t p = 0; p < n; ++p) out[p] = pool[p].item;
   std::fill(out + n, out + k, ranked_lists::none);
 }
 
@@ -144,7 +157,7 @@ ranked_lists run_top_k(const char* caller, index_t num_users, index_t num_items,
   const index_t num_blocks = (num_users + block - 1) / block;
   const bool nested = in_parallel_region();
   const std::size_t slots = static_cast<std::size_t>(nested ? 1 : std::max(1, max_threads()));
-  std::vector<std::vector<scored_item>> candidates(slots);
+  std::vector<std::vector<scored_item>> pools(slots);
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(num_blocks));
 
   parallel_for<index_t>(
@@ -155,7 +168,7 @@ ranked_lists run_top_k(const char* caller, index_t num_users, index_t num_items,
           const index_t first = b * block;
           const index_t count = std::min(block, num_users - first);
           const float* scores = fill(first, count, slot);
-          auto& scratch = candidates[static_cast<std::size_t>(slot)];
+          auto& scratch = pools[static_cast<std::size_t>(slot)];
           for (index_t r = 0; r < count; ++r) {
             const index_t u = first + r;
             select_top_k(scores + static_cast<std::ptrdiff_t>(r) * stride, num_items,
@@ -198,7 +211,7 @@ inline matrix<float> dot_scores(const Eigen::Ref<const matrix<float>>& users, co
 /// Each user's k items of highest dot-product score `<users_u, items_i>`, best first.
 ///
 /// Scores are computed block_users at a time (an Eigen product per tile of 32 users), ranked per row
-/// with nth_element, and blocks run in parallel with gatrec::parallel_for.
+/// by select_top_k, and blocks run in parallel with gatrec::parallel_for.
 /// @param users (num_users, d) user embeddings
 /// @param items (num_items, d) item embeddings
 /// @param k list width; users with fewer than k candidates get shorter lists, padded with
