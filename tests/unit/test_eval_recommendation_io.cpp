@@ -27,8 +27,7 @@ struct ids {
 };
 
 ranked_lists read_text(const std::string& text, const ids& m) {
-  std::istringstream in(text);
-  return gatrec::read_recommendations_csv(in, "recs.csv", m.users, m.items);
+  return gatrec::parse_recommendations_csv(text, "recs.csv", m.users, m.items);
 }
 
 std::vector<index_t> row_of(const ranked_lists& lists, index_t u) {
@@ -140,10 +139,13 @@ TEST(RecommendationIo, ParseErrorsNameFileLineAndField) {
 
   e = error_of("user_id,title,recommendation_rank\n10,100,1\n");
   EXPECT_EQ(e.line(), 1u);
-  EXPECT_EQ(e.field(), "movie_id");
+  EXPECT_EQ(e.field(), "header");
 
   e = error_of("");
-  EXPECT_EQ(e.line(), 1u);
+  EXPECT_EQ(e.line(), 0u);  // a whole-file error
+
+  e = error_of(header + "-3,100,1\n");
+  EXPECT_EQ(e.field(), "user_id");
 
   e = error_of(header + "10,100,\"1\n");
   EXPECT_EQ(e.line(), 2u);
