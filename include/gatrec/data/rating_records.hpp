@@ -81,7 +81,10 @@ inline index_t resolve_id(id_lookup& lookup, unknown_ids policy, raw_id_t raw, c
                           const std::string& file, std::size_t line, const char* field) {
   if (policy == unknown_ids::add) return lookup.insert(raw);
   const index_t idx = lookup.find(raw);
-  if (idx < 0) throw parse_error(file, line, field, std::string("unknown ") + what + " id " + std::to_string(raw));
+  if (idx < 0)
+    throw parse_error(file, line, field,
+                      std::string("unknown ") + what + " id " + std::to_string(raw) + " (not among the dataset's " + what +
+                          "s)");
   return idx;
 }
 
