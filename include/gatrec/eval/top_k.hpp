@@ -165,6 +165,9 @@ ranked_lists run_top_k(const char* caller, index_t num_users, index_t num_items,
       [&](index_t b) {
         try {
           const int slot = scratch_slot(nested);
+          // A team is never larger than omp_get_max_threads() was before it started; if a runtime
+          // ever broke that, sharing a scratch slot would be a silent race, so fail loudly.
+          if (static_cast<std::size_t>(slot) >= slots) throw_logic_error(caller, "thread slot out of range");
           const index_t first = b * block;
           const index_t count = std::min(block, num_users - first);
           const float* scores = fill(first, count, slot);
