@@ -22,8 +22,6 @@ namespace detail {
 
 /// Rows per block for row-parallel products.
 inline constexpr Eigen::Index product_block_rows = 256;
-/// Rows per block when the product reduces over rows (A^T B): larger, to keep partial sums few.
-inline constexpr Eigen::Index reduction_product_block_rows = 2048;
 
 /// Calls body(first_row, row_count) for fixed row blocks, always from inside a parallel region so
 /// that Eigen runs serially and with single-thread blocking.
@@ -73,27 +71,25 @@ void product_transposed(const matrix<Scalar>& a, const matrix<Scalar>& b, matrix
   });
 }
 
-/// c += a^T * b (a reduction over the rows of a and b): fixed row blocks, partial products added in
-/// block order.
+/// c += a^T * b (a reduction over the rows of a and b). The output is cut into fixed 64 x 64 tiles,
+/// each computed by one serial Eigen product over all rows: no partial sums to allocate or add, and
+/// the same summation order for any thread count.
 template <class Scalar>
 void accumulate_transposed_product(const matrix<Scalar>& a, const matrix<Scalar>& b, matrix<Scalar>& c) {
   GATREC_EXPECTS(a.rows() == b.rows(), "row counts differ");
   GATREC_EXPECTS(c.rows() == a.cols() && c.cols() == b.cols(), "accumulator has the wrong shape");
-  const Eigen::Index block = detail::reduction_product_block_rows;
-  const Eigen::Index blocks = (a.rows() + block - 1) / block;
-  if (blocks <= 1) {
-    matrix<Scalar> part;
-    detail::for_each_row_block(a.rows(), block, [&](Eigen::Index r, Eigen::Index m) {
-      part.noalias() = a.middleRows(r, m).transpose() * b.middleRows(r, m);
-    });
-    if (a.rows() > 0) c += part;
-    return;
+  if (a.rows() == 0) return;
+  constexpr Eigen::Index tile = 64;
+  const Eigen::Index row_tiles = (c.rows() + tile - 1) / tile, col_tiles = (c.cols() + tile - 1) / tile;
+  const std::int64_t tiles = static_cast<std::int64_t>(row_tiles * col_tiles);
+#if GATREC_HAS_OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+  for (std::int64_t t = 0; t < tiles; ++t) {
+    const Eigen::Index r0 = (t / col_tiles) * tile, c0 = (t % col_tiles) * tile;
+    const Eigen::Index rm = std::min(tile, c.rows() - r0), cm = std::min(tile, c.cols() - c0);
+    c.block(r0, c0, rm, cm).noalias() += a.middleCols(r0, rm).transpose() * b.middleCols(c0, cm);
   }
-  std::vector<matrix<Scalar>> parts(static_cast<std::size_t>(blocks));
-  detail::for_each_row_block(a.rows(), block, [&](Eigen::Index r, Eigen::Index m) {
-    parts[static_cast<std::size_t>(r / block)].noalias() = a.middleRows(r, m).transpose() * b.middleRows(r, m);
-  });
-  for (const auto& p : parts) c += p;
 }
 
 }  // namespace gatrec

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gatrec/core/config.hpp"
 #include "gatrec/core/eigen.hpp"
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/parallel.hpp"
@@ -30,6 +31,78 @@
 #include "gatrec/nn/parameter.hpp"
 
 namespace gatrec {
+
+namespace detail {
+
+/// <a, b> over n contiguous values (vectorised reduction).
+template <class Scalar>
+GATREC_FORCEINLINE Scalar dot(const Scalar* __restrict__ a, const Scalar* __restrict__ b, int n) {
+  Scalar s = 0;
+  GATREC_SIMD_REDUCTION(s)
+  for (int c = 0; c < n; ++c) s += a[c] * b[c];
+  return s;
+}
+
+/// y += alpha * x over n contiguous values.
+template <class Scalar>
+GATREC_FORCEINLINE void axpy(Scalar alpha, const Scalar* __restrict__ x, Scalar* __restrict__ y, int n) {
+  for (int c = 0; c < n; ++c) y[c] += alpha * x[c];
+}
+
+// GATv2 per-edge kernels. They are functions with restrict-qualified parameters because GCC
+// ignores `restrict` on local pointers: only this way do the loops below vectorise.
+
+/// Forward logits of one edge: l^h = <a^h, LReLU(z_j^h + t_i^h + r p^h)> for every head, where
+/// r p is the edge term W_e^T r_e (see attention_layer::edge_term).
+template <class Scalar>
+GATREC_FORCEINLINE void gatv2_logits(int heads, int width, Scalar slope, const Scalar* __restrict__ zj,
+                                     const Scalar* __restrict__ ti, Scalar r, const Scalar* __restrict__ pe,
+                                     const Scalar* __restrict__ a, Scalar* __restrict__ logits) {
+  for (int h = 0; h < heads; ++h) {
+    Scalar l = 0;
+    const int base = h * width;
+    GATREC_SIMD_REDUCTION(l)
+    for (int c = base; c < base + width; ++c) l += a[c] * leaky_relu(zj[c] + ti[c] + r * pe[c], slope);
+    logits[h] = l;
+  }
+}
+
+/// Backward, destination side, one edge: gamma = dl^h * a * LReLU'(v); d_a += dl^h * LReLU(v);
+/// d_t_i += gamma (per head h, C columns each).
+template <class Scalar>
+GATREC_FORCEINLINE void gatv2_score_backward(int heads, int width, Scalar slope, const Scalar* __restrict__ zj,
+                                             const Scalar* __restrict__ ti, Scalar r, const Scalar* __restrict__ pe,
+                                             const Scalar* __restrict__ dl, const Scalar* __restrict__ a,
+                                             Scalar* __restrict__ gamma, Scalar* __restrict__ d_a,
+                                             Scalar* __restrict__ d_ti) {
+  for (int h = 0; h < heads; ++h) {
+    const Scalar d = dl[h];
+    for (int c = h * width; c < (h + 1) * width; ++c) {
+      const Scalar v = zj[c] + ti[c] + r * pe[c];
+      gamma[c] = d * a[c] * leaky_relu_grad(v, slope);
+      d_a[c] += d * leaky_relu(v, slope);
+      d_ti[c] += gamma[c];
+    }
+  }
+}
+
+/// Backward, source side, one out-edge: d_z_j += w^h * g_i + dl^h * a * LReLU'(v) (per head h).
+template <class Scalar>
+GATREC_FORCEINLINE void gatv2_source_backward(int heads, int width, Scalar slope, const Scalar* __restrict__ zj,
+                                              const Scalar* __restrict__ ti, Scalar r, const Scalar* __restrict__ pe,
+                                              const Scalar* __restrict__ w, const Scalar* __restrict__ gi,
+                                              const Scalar* __restrict__ dl, const Scalar* __restrict__ a,
+                                              Scalar* __restrict__ d_zj) {
+  for (int h = 0; h < heads; ++h) {
+    const Scalar wh = w[h], d = dl[h];
+    for (int c = h * width; c < (h + 1) * width; ++c) {
+      const Scalar v = zj[c] + ti[c] + r * pe[c];
+      d_zj[c] += wh * gi[c] + d * a[c] * leaky_relu_grad(v, slope);
+    }
+  }
+}
+
+}  // namespace detail
 
 /// Which attention score function a layer uses.
 enum class attention_form {
@@ -189,19 +262,12 @@ class attention_layer {
         }
       } else {
         edge_proj.resize(HC);
+        const Scalar* a = att_src_.value.data();
         const Scalar* zi = ctx.z_dst.row(i).data();
         for (offset_t e = first; e < last; ++e) {
-          const Scalar* zj = ctx.z.row(src[e]).data();
-          project_edge(ef + e * graph_d, edge_proj.data());
-          for (int h = 0; h < H; ++h) {
-            const Scalar* a = att_src_.value.row(h).data();
-            Scalar l = 0;
-            for (int c = 0; c < C; ++c) {
-              const int hc = h * C + c;
-              l += a[c] * leaky_relu(zj[hc] + zi[hc] + edge_proj[hc], slope);
-            }
-            alpha[e * H + h] = l;
-          }
+          Scalar r;
+          const Scalar* pe = edge_term(ef + e * graph_d, edge_proj.data(), r);
+          detail::gatv2_logits(H, C, slope, ctx.z.row(src[e]).data(), zi, r, pe, a, alpha + e * H);
         }
       }
       // 2. Softmax over i's in-edges.
@@ -213,9 +279,7 @@ class attention_layer {
         for (int h = 0; h < H; ++h) {
           const Scalar w = alpha[e * H + h] * keep_scale(mode, e, h);
           if (w == Scalar(0)) continue;
-          Scalar* out = acc.data() + h * C;
-          const Scalar* msg = zj + h * C;
-          for (int c = 0; c < C; ++c) out[c] += w * msg[c];
+          detail::axpy(w, zj + h * C, acc.data() + h * C, C);
         }
       }
       write_output(acc.data(), y.row(i).data());
@@ -263,11 +327,7 @@ class attention_layer {
       for (offset_t e = first; e < last; ++e) {
         const Scalar* zj = z.row(src[e]).data();
         const Scalar* gi = g.row(i).data();
-        for (int h = 0; h < H; ++h) {
-          Scalar dot = 0;
-          for (int c = 0; c < C; ++c) dot += gi[h * C + c] * zj[h * C + c];
-          dl[e * H + h] = dot * keep_scale(mode, e, h);
-        }
+        for (int h = 0; h < H; ++h) dl[e * H + h] = detail::dot(gi + h * C, zj + h * C, C) * keep_scale(mode, e, h);
       }
       detail::softmax_segment_backward(alpha, dl, first, last, H);
     };
@@ -302,8 +362,7 @@ class attention_layer {
           const offset_t e = out_edge[k];
           const Scalar* gi = g.row(dst[e]).data();
           for (int h = 0; h < H; ++h) {
-            const Scalar w = alpha[e * H + h] * keep_scale(mode, e, h);
-            for (int c = 0; c < C; ++c) dzj[h * C + c] += w * gi[h * C + c];
+            detail::axpy(alpha[e * H + h] * keep_scale(mode, e, h), gi + h * C, dzj + h * C, C);
             ctx.d_score_src(j, h) += dl[e * H + h];
           }
         }
@@ -332,29 +391,25 @@ class attention_layer {
       // Partials: [0, HC) for a, [HC, HC + D*HC) for W_e.
       std::vector<Scalar> reduced(static_cast<std::size_t>(HC) * (1 + D), Scalar(0));
       blocked_reduce<Scalar>(n, reduced.size(), reduced.data(), [&](std::int64_t row, Scalar* part) {
-        thread_local std::vector<Scalar> edge_proj;
-        edge_proj.resize(HC);
+        thread_local std::vector<Scalar> scratch;
+        scratch.resize(2 * HC);
+        Scalar* edge_proj = scratch.data();
+        Scalar* gv = scratch.data() + HC;
+        Scalar* part_a = part;
+        Scalar* part_we = part + HC;
+        const Scalar* a = att_src_.value.data();
         const index_t i = static_cast<index_t>(row);
         softmax_grad(i);
         Scalar* dzi = ctx.dz_dst.row(i).data();
         std::fill(dzi, dzi + HC, Scalar(0));
         const Scalar* zi = z_dst.row(i).data();
         for (offset_t e = off[i]; e < off[i + 1]; ++e) {
-          const Scalar* zj = z.row(src[e]).data();
           const float* r = ef + e * graph_d;
-          project_edge(r, edge_proj.data());
-          for (int h = 0; h < H; ++h) {
-            const Scalar dle = dl[e * H + h];
-            const Scalar* a = att_src_.value.row(h).data();
-            for (int c = 0; c < C; ++c) {
-              const int hc = h * C + c;
-              const Scalar v = zj[hc] + zi[hc] + edge_proj[hc];
-              const Scalar gv = dle * a[c] * leaky_relu_grad(v, slope);
-              dzi[hc] += gv;
-              part[hc] += dle * leaky_relu(v, slope);
-              for (int k = 0; k < D; ++k) part[HC + k * HC + hc] += static_cast<Scalar>(r[k]) * gv;
-            }
-          }
+          Scalar r_scale;
+          const Scalar* pe = edge_term(r, edge_proj, r_scale);
+          detail::gatv2_score_backward(H, C, slope, z.row(src[e]).data(), zi, r_scale, pe, dl + e * H, a, gv, part_a,
+                                       dzi);
+          for (int k = 0; k < D; ++k) detail::axpy(static_cast<Scalar>(r[k]), gv, part_we + k * HC, HC);
         }
       });
       for (int hc = 0; hc < HC; ++hc) att_src_.grad.data()[hc] += reduced[hc];
@@ -362,27 +417,22 @@ class attention_layer {
         for (int hc = 0; hc < HC; ++hc) weight_edge_.grad(k, hc) += reduced[HC + k * HC + hc];
       // Pass 2 (sources): messages plus the score's gradient w.r.t. z_j.
       parallel_for<index_t>(0, n, [&](index_t j) {
-        thread_local std::vector<Scalar> edge_proj;
-        edge_proj.resize(HC);
+        thread_local std::vector<Scalar> scratch;
+        scratch.resize(HC + H);
+        Scalar* edge_proj = scratch.data();
+        Scalar* w = scratch.data() + HC;  // dropped-out attention of each head
+        const Scalar* a = att_src_.value.data();
         Scalar* dzj = ctx.dz.row(j).data();
         std::fill(dzj, dzj + HC, Scalar(0));
         const Scalar* zj = z.row(j).data();
         for (offset_t k = out_off[j]; k < out_off[j + 1]; ++k) {
           const offset_t e = out_edge[k];
           const index_t i = dst[e];
-          const Scalar* gi = g.row(i).data();
-          const Scalar* zi = z_dst.row(i).data();
-          project_edge(ef + e * graph_d, edge_proj.data());
-          for (int h = 0; h < H; ++h) {
-            const Scalar w = alpha[e * H + h] * keep_scale(mode, e, h);
-            const Scalar dle = dl[e * H + h];
-            const Scalar* a = att_src_.value.row(h).data();
-            for (int c = 0; c < C; ++c) {
-              const int hc = h * C + c;
-              const Scalar v = zj[hc] + zi[hc] + edge_proj[hc];
-              dzj[hc] += w * gi[hc] + dle * a[c] * leaky_relu_grad(v, slope);
-            }
-          }
+          Scalar r_scale;
+          const Scalar* pe = edge_term(ef + e * graph_d, edge_proj, r_scale);
+          for (int h = 0; h < H; ++h) w[h] = alpha[e * H + h] * keep_scale(mode, e, h);
+          detail::gatv2_source_backward(H, C, slope, zj, z_dst.row(i).data(), r_scale, pe, w, g.row(i).data(),
+                                        dl + e * H, a, dzj);
         }
       });
       accumulate_transposed_product(x, ctx.dz, weight_.grad);
@@ -450,14 +500,25 @@ class attention_layer {
   }
 
   /// out (HC) = W_e^T r for one edge's features r (edge_dim); zeros without edge features.
-  void project_edge(const float* r, Scalar* out) const {
+  /// The GATv2 edge term W_e^T r_e of one edge, as scale * (returned vector), so that the common
+  /// cases cost nothing per edge: one feature (the rating) returns W_e's row scaled by r_e; no edge
+  /// features return zeros; several features are projected into `buffer` (HC wide).
+  const Scalar* edge_term(const float* r, Scalar* buffer, Scalar& scale) const {
     const int HC = opt_.heads * opt_.head_dim;
-    std::fill(out, out + HC, Scalar(0));
-    for (int k = 0; k < opt_.edge_dim; ++k) {
-      const Scalar rk = static_cast<Scalar>(r[k]);
-      const Scalar* w = weight_edge_.value.row(k).data();
-      for (int hc = 0; hc < HC; ++hc) out[hc] += rk * w[hc];
+    if (opt_.edge_dim == 1) {
+      scale = static_cast<Scalar>(r[0]);
+      return weight_edge_.value.data();
     }
+    if (opt_.edge_dim == 0) {
+      scale = 0;
+      std::fill(buffer, buffer + HC, Scalar(0));  // 0 * anything finite; keeps the kernels branch-free
+      return buffer;
+    }
+    scale = 1;
+    std::fill(buffer, buffer + HC, Scalar(0));
+    for (int k = 0; k < opt_.edge_dim; ++k)
+      detail::axpy(static_cast<Scalar>(r[k]), weight_edge_.value.row(k).data(), buffer, HC);
+    return buffer;
   }
 
   /// y_i = concat_h(acc_h) + b, or mean_h(acc_h) + b.

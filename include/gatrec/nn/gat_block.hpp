@@ -34,7 +34,9 @@ class gat_block {
     const matrix<Scalar>* x = nullptr;
     matrix<Scalar> attention_out;  // (N, out)
     matrix<Scalar> pre_activation; // (N, out) LayerNorm output (or attention output without norm)
+    matrix<Scalar> residual;       // (N, out) projected residual (forward workspace)
     matrix<Scalar> grad;           // (N, out) backward workspace
+    matrix<Scalar> grad_norm_in;   // (N, out) backward workspace
   };
 
   gat_block() = default;
@@ -67,12 +69,12 @@ class gat_block {
     else
       ctx.pre_activation = ctx.attention_out;
     const Scalar slope = static_cast<Scalar>(opt_.activation_slope);
+    y.resize(ctx.pre_activation.rows(), ctx.pre_activation.cols());
     y = ctx.pre_activation.unaryExpr([slope](Scalar v) { return leaky_relu(v, slope); });
     if (opt_.residual) {
       if (projected_residual_) {
-        matrix<Scalar> r;
-        residual_.forward(x, r);
-        y += r;
+        residual_.forward(x, ctx.residual);
+        y += ctx.residual;
       } else {
         y += x;
       }
@@ -88,9 +90,8 @@ class gat_block {
     // Through the activation, then the norm.
     ctx.grad = dy.binaryExpr(ctx.pre_activation, [slope](Scalar g, Scalar v) { return g * leaky_relu_grad(v, slope); });
     if (opt_.layer_norm) {
-      matrix<Scalar> d_att;
-      norm_.backward(ctx.norm, ctx.grad, d_att);
-      ctx.grad.swap(d_att);
+      norm_.backward(ctx.norm, ctx.grad, ctx.grad_norm_in);
+      ctx.grad.swap(ctx.grad_norm_in);
     }
     if (opt_.form == attention_form::gat)
       gat_.backward(ctx.gat, ctx.grad, dx);

@@ -53,7 +53,7 @@ class layer_norm {
     beta_.grad.row(0) += dy.colwise().sum();
     dx.resize(n, w);
     parallel_for<Eigen::Index>(0, n, [&](Eigen::Index r) {
-      const auto g = (dy.row(r).array() * gamma_.value.row(0).array()).eval();
+      const auto g = dy.row(r).array() * gamma_.value.row(0).array();  // an expression: no allocation per row
       const Scalar mean_g = g.mean();
       const Scalar mean_gx = (g * ctx.x_hat.row(r).array()).mean();
       dx.row(r) = (g - mean_g - ctx.x_hat.row(r).array() * mean_gx) * ctx.inv_std[r];
