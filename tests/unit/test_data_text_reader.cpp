@@ -1,12 +1,14 @@
 // The text layer under the loaders: file reads, lines, fields, numbers, encodings, CSV records.
 
 #include <gatrec/data/csv_reader.hpp>
+#include <gatrec/data/file_bytes.hpp>
 #include <gatrec/data/id_lookup.hpp>
 #include <gatrec/data/movie_title.hpp>
 #include <gatrec/data/text_reader.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -69,6 +71,28 @@ TEST(ReadFile, MissingFileNamesThePath) {
   EXPECT_THROW(read_file(test::fixtures()), io_error);  // a directory
 }
 
+TEST(FileBytes, MappedOrReadSameBytes) {
+  const fs::path item = test::fixtures() / "ml-100k" / "u.item";
+  file_bytes bytes(item);
+  EXPECT_EQ(bytes.view(), read_file(item));
+  file_bytes moved = std::move(bytes);
+  EXPECT_EQ(moved.view(), read_file(item));
+  EXPECT_TRUE(bytes.view().empty());  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+
+  const fs::path empty = fs::temp_directory_path() / "gatrec-empty-file-test";
+  std::ofstream(empty).close();
+  EXPECT_TRUE(file_bytes(empty).view().empty());
+  EXPECT_FALSE(file_bytes(empty).mapped());
+  fs::remove(empty);
+  if (fs::exists("/proc/self/status")) {  // reports size 0: read, not mapped
+    file_bytes status("/proc/self/status");
+    EXPECT_FALSE(status.mapped());
+    EXPECT_NE(status.view().find("Name:"), std::string_view::npos);
+  }
+  EXPECT_THROW(file_bytes(test::fixtures() / "missing.dat"), io_error);
+  EXPECT_THROW(file_bytes{test::fixtures()}, io_error);
+}
+
 TEST(LineReader, CountsLinesAndHandlesEndings) {
   std::vector<std::size_t> numbers;
   EXPECT_EQ(all_lines("a\r\nb\n\nc", &numbers), (std::vector<std::string>{"a", "b", "", "c"}));
@@ -80,6 +104,18 @@ TEST(LineReader, CountsLinesAndHandlesEndings) {
   EXPECT_EQ(count_lines("a\nb"), 2u);
   EXPECT_EQ(count_lines("a\nb\n"), 2u);
   EXPECT_EQ(count_lines(""), 0u);
+  // The word-at-a-time count against a plain one, at every alignment and tail length.
+  std::string text;
+  for (int k = 0; k < 300; ++k) text += (k * 7919) % 5 == 0 ? '\n' : static_cast<char>('a' + k % 26);
+  for (std::size_t start = 0; start < 9; ++start)
+    for (std::size_t len = 0; start + len <= text.size(); len += 13) {
+      const std::string_view v = std::string_view(text).substr(start, len);
+      std::size_t expected = static_cast<std::size_t>(std::count(v.begin(), v.end(), '\n'));
+      if (!v.empty() && v.back() != '\n') ++expected;
+      ASSERT_EQ(count_lines(v), expected) << start << " " << len;
+    }
+  EXPECT_EQ(count_lines(std::string(64, '\n')), 64u);
+  EXPECT_EQ(count_lines(std::string("\x8a\x0a\xff\x0b", 4)), 2u);
 }
 
 TEST(LineReader, RestAndStartingLine) {

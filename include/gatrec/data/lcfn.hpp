@@ -14,6 +14,7 @@
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/data/data_dir.hpp"
+#include "gatrec/data/file_bytes.hpp"
 #include "gatrec/data/id_lookup.hpp"
 #include "gatrec/data/interactions.hpp"
 #include "gatrec/data/rating_records.hpp"
@@ -48,7 +49,8 @@ struct lcfn_raw {
 
 inline lcfn_raw read_lcfn_raw(const std::filesystem::path& path) {
   const std::string file = path.string();
-  const std::string text = read_file(path);
+  const file_bytes bytes(path);
+  const std::string_view text = bytes.view();
   lcfn_raw out;
   std::unordered_map<raw_id_t, std::size_t> user_line;
   std::vector<std::string_view> words;

@@ -13,6 +13,7 @@
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/data/data_dir.hpp"
+#include "gatrec/data/file_bytes.hpp"
 #include "gatrec/data/id_lookup.hpp"
 #include "gatrec/data/interactions.hpp"
 #include "gatrec/data/movie_title.hpp"
@@ -149,8 +150,8 @@ inline void read_u_item(const std::filesystem::path& path, dataset& ds) {
 ///        the scale, or an empty file
 inline rating_table read_movielens_100k_ratings(const std::filesystem::path& file, const dataset& ds) {
   const std::string name = file.string();
-  const std::string text = read_file(file);
-  rating_table out = parse_known_rating_records(text, name, 1, "\t", ds, whole_stars);
+  const file_bytes bytes(file);
+  rating_table out = parse_known_rating_records(bytes.view(), name, 1, "\t", ds, whole_stars);
   if (out.empty()) throw parse_error(name, 0, "", "no ratings (empty file)");
   return out;
 }

@@ -18,6 +18,7 @@
 #include "gatrec/core/error.hpp"
 #include "gatrec/data/csv_reader.hpp"
 #include "gatrec/data/data_dir.hpp"
+#include "gatrec/data/file_bytes.hpp"
 #include "gatrec/data/id_lookup.hpp"
 #include "gatrec/data/interactions.hpp"
 #include "gatrec/data/movie_title.hpp"
@@ -108,7 +109,8 @@ inline rating_table read_ratings_csv(const std::filesystem::path& file, dataset&
                                      const rating_read_options& options = {unknown_ids::add, unknown_ids::reject,
                                                                            half_stars}) {
   const std::string name = file.string();
-  const std::string text = read_file(file);
+  const file_bytes bytes(file);
+  const std::string_view text = bytes.view();
   // Numeric records never span lines, so the fast line-oriented reader handles the body; only the
   // header goes through the CSV reader.
   line_reader lines(text);

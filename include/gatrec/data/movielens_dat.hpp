@@ -12,6 +12,7 @@
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/data/data_dir.hpp"
+#include "gatrec/data/file_bytes.hpp"
 #include "gatrec/data/interactions.hpp"
 #include "gatrec/data/movie_title.hpp"
 #include "gatrec/data/rating_records.hpp"
@@ -109,8 +110,8 @@ inline void read_users_dat(const std::filesystem::path& file, dataset& ds) {
 inline rating_table read_ratings_dat(const std::filesystem::path& file, dataset& ds,
                                      const rating_read_options& options) {
   const std::string name = file.string();
-  const std::string text = read_file(file);
-  rating_table out = parse_rating_records(text, name, 1, "::", ds, options);
+  const file_bytes bytes(file);
+  rating_table out = parse_rating_records(bytes.view(), name, 1, "::", ds, options);
   if (out.empty()) throw parse_error(name, 0, "", "no ratings (empty file)");
   return out;
 }

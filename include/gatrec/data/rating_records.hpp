@@ -56,8 +56,10 @@ inline void check_rating(float value, const rating_scale& scale, std::string_vie
                       "rating " + detail::quote(text) + " outside [" + std::to_string(scale.min) + ", " +
                           std::to_string(scale.max) + "]");
   if (scale.step > 0.0f) {
+    // steps >= 0 here, so adding 0.5 and truncating rounds it without a libm call.
     const float steps = (value - scale.min) / scale.step;
-    if (std::fabs(steps - std::round(steps)) > 1e-4f)
+    const float nearest = static_cast<float>(static_cast<std::int64_t>(steps + 0.5f));
+    if (std::fabs(steps - nearest) > 1e-4f)
       throw parse_error(file, line, "rating",
                         "rating " + detail::quote(text) + " is not a multiple of " + std::to_string(scale.step));
   }
@@ -77,20 +79,19 @@ inline raw_id_t parse_raw_id(std::string_view text, const std::string& file, std
   return raw;
 }
 
-inline index_t resolve_id(id_lookup& lookup, unknown_ids policy, raw_id_t raw, const char* what,
-                          const std::string& file, std::size_t line, const char* field) {
-  if (policy == unknown_ids::add) return lookup.insert(raw);
-  const index_t idx = lookup.find(raw);
-  if (idx < 0)
-    throw parse_error(file, line, field,
-                      std::string("unknown ") + what + " id " + std::to_string(raw) + " (not among the dataset's " + what +
-                          "s)");
-  return idx;
+[[noreturn]] inline void unknown_id(const char* what, raw_id_t raw, const std::string& file, std::size_t line,
+                                    const char* field) {
+  throw parse_error(file, line, field,
+                    std::string("unknown ") + what + " id " + std::to_string(raw) + " (not among the dataset's " + what +
+                        "s)");
 }
 
-}  // namespace detail
-
-namespace detail {
+inline index_t resolve_id(id_lookup& lookup, unknown_ids policy, raw_id_t raw, const char* what,
+                          const std::string& file, std::size_t line, const char* field) {
+  const index_t idx = policy == unknown_ids::add ? lookup.insert(raw) : lookup.find(raw);
+  if (idx < 0) unknown_id(what, raw, file, line, field);
+  return idx;
+}
 
 inline rating_table parse_rating_lines(std::string_view text, const std::string& file, std::size_t first_line,
                                        std::string_view separator, id_lookup& users, id_lookup& items,
