@@ -70,7 +70,7 @@ inline std::filesystem::path resolve_data_dir(const std::string& flag = "") {
   if (detail::is_dir(fallback)) return fallback;
   std::error_code ec;
   const auto abs = std::filesystem::absolute(fallback, ec);
-  tried.push_back("'" + (ec ? fallback : abs).string() + "' (the default)");
+  tried.push_back("'" + (ec ? fallback : abs.lexically_normal()).string() + "' (the default)");
   std::string msg = "no data folder found; tried ";
   for (std::size_t k = 0; k < tried.size(); ++k) msg += (k ? ", " : "") + tried[k];
   throw io_error(msg + ". Pass a folder (--data DIR) or set GATREC_DATA; scripts/download_movielens.sh fetches MovieLens");
