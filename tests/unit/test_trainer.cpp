@@ -53,6 +53,7 @@ TEST(Trainer, LearnsPlantedClustersWithGatv2) {
   opt.optimizer.lr = 1e-2;
   opt.validation_metric = "recall@10";
   opt.patience = 100;
+  opt.warmup_epochs = 0;
   std::ostringstream log;
   const auto result = gatrec::train(model, data.train, data.validation, opt, &log);
   ASSERT_EQ(result.history.size(), 60u);
@@ -73,6 +74,7 @@ TEST(Trainer, RestoresTheBestEpochAndIsReproducible) {
   opt.optimizer.lr = 3e-2;
   opt.validation_metric = "ndcg@10";
   opt.patience = 5;
+  opt.warmup_epochs = 3;
   auto run = [&] {
     gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());
     const auto r = gatrec::train(model, data.train, data.validation, opt);
@@ -88,6 +90,7 @@ TEST(Trainer, RestoresTheBestEpochAndIsReproducible) {
   EXPECT_EQ(a.history.back().loss, b.history.back().loss);  // bit-identical
   EXPECT_DOUBLE_EQ(final_a, a.best_validation);             // the best parameters were restored
   EXPECT_DOUBLE_EQ(final_a, final_b);
+  EXPECT_GT(a.best_epoch, opt.warmup_epochs);  // nothing before the warm-up counts as a best
   if (a.stopped_early) {
     EXPECT_EQ(a.epochs_run, a.best_epoch + opt.patience);
   }

@@ -34,6 +34,10 @@ struct trainer_options {
   adamw_options optimizer;
   plateau_options plateau;          ///< on the validation metric (maximised), or on the loss without validation
   int patience = 15;                ///< early stopping: evaluations without a new best validation value
+  /// Epochs before the schedule and early stopping look at the validation metric. Early in
+  /// training the embeddings rank by popularity, which scores well on validation, then dip before
+  /// they personalise; reacting to that dip stops training at a popularity ranker.
+  int warmup_epochs = 30;
   int eval_every = 1;               ///< epochs between validation evaluations
   std::string validation_metric = "ndcg@20";  ///< any full-ranking metric name (recall@K, ndcg@K, ...)
   std::optional<float> relevance_threshold = 4.0f;  ///< validation items that count as relevant; nullopt: all
@@ -152,8 +156,10 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     if (validate && (epoch % opt.eval_every == 0 || epoch == opt.max_epochs)) {
       const matrix<Scalar>& he = model.forward(run_mode{});
       rec.validation = evaluate_embeddings(he, nu, train_items, validation, eval_opt).at(opt.validation_metric);
-      optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
-      is_best = stopper.update(rec.validation);
+      if (epoch > opt.warmup_epochs || epoch == opt.max_epochs) {
+        optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
+        is_best = stopper.update(rec.validation);
+      }
       if (is_best) {
         result.best_epoch = epoch;
         result.best_validation = rec.validation;
@@ -163,7 +169,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
         }
       }
     } else if (!validate) {
-      optimizer.set_lr(schedule.update(l.total, optimizer.lr()));
+      if (epoch > opt.warmup_epochs) optimizer.set_lr(schedule.update(l.total, optimizer.lr()));
       result.best_epoch = epoch;
     }
     rec.seconds = elapsed();

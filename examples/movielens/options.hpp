@@ -1,0 +1,239 @@
+#pragma once
+
+// Command-line options of gatrec-movielens and their parser.
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace movielens {
+
+/// A bad command line: printed with the usage hint, exit status 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct options {
+  // Data.
+  std::string dataset = "ml-100k";  // ml-100k | ml-1m | ml-latest | lcfn
+  std::string data;                 // root folder (or the dataset folder itself); empty: $GATREC_DATA, ../shared/data
+  std::string fold = "u1";          // ml-100k official fold
+  std::string test_file;            // lcfn: the held-out test file in the train.txt format
+  double test_fraction = 0.2;       // datasets without official folds: per-user random test share
+  double validation_fraction = 0.1; // carved per user from the training part, for early stopping
+  // What to run.
+  std::vector<std::string> models{"gatv2"};
+  std::string protocol = "both";  // paper | full | both
+  std::vector<int> ks{10, 20};
+  int seeds = 1;                  // repeat each model with seeds seed, seed+1, ...
+  std::uint64_t seed = 42;
+  int threads = 0;                // 0: OpenMP's default
+  // Features.
+  std::string user_features, item_features;  // .npy (+ .ids beside them); random init when absent
+  bool freeze_features = false;
+  double init_std = 0.1;
+  // Model and training.
+  int epochs = 300;
+  int patience = 15;
+  int warmup = 30;
+  int eval_every = 1;
+  std::string validation_metric = "ndcg@20";
+  double lr = -1;            // -1: the model's default
+  double weight_decay = 1e-5;
+  double bpr_weight = -1;    // -1: the model's default (gat: 5, baselines: 1)
+  double cos_weight = -1;    // -1: the model's default (gat: 2, baselines: 0)
+  int negatives = 1;
+  double dislike_fraction = 0.0;
+  double clip = 0.0;
+  std::vector<int> heads{4, 4, 1};
+  int head_dim = 64;
+  bool edge_features = true;
+  bool self_loops = true;
+  double dropout = 0.0;
+  int dim = 64;              // MF / LightGCN embedding width
+  int lightgcn_layers = 3;
+  double ease_lambda = 500.0;
+  float like_threshold = 4.0f;
+  int knn = 100;
+  // Outputs.
+  std::string json;
+  std::string recommendations;
+  int list_length = 50;
+  std::string history;       // CSV of per-epoch training history
+  std::string save_model, load_model;
+  bool quiet = false;
+};
+
+inline const char* usage() {
+  return R"(usage: gatrec-movielens [options]
+
+Trains and evaluates recommenders on MovieLens; prints a metrics table.
+
+Data:
+  --dataset NAME          ml-100k (default) | ml-1m | ml-latest | lcfn
+  --data DIR              data root holding ml-100k/ etc., or the dataset folder itself
+                          (default: $GATREC_DATA, else ../shared/data)
+  --fold F                ML-100K official fold u1..u5, ua, ub (default u1)
+  --test-file PATH        lcfn: held-out test file (same format as train.txt)
+  --test-fraction X       per-user random test share for datasets without folds (default 0.2)
+  --validation-fraction X per-user share of the training part held out for early stopping
+                          (default 0.1; 0 trains on everything for --epochs epochs)
+What to run:
+  --model LIST            comma list of gat, gatv2, lightgcn, mf, pop, ease, itemknn (default gatv2)
+  --protocol P            paper (rated-only, PAPER.md) | full | both (default both)
+  --k LIST                cut-offs (default 10,20)
+  --seed N, --seeds N     first seed and number of seeds per model (mean and std reported)
+  --threads N             OpenMP threads
+Features:
+  --user-features PATH    .npy (rows in the order of PATH with .ids instead of .npy, one raw id per line)
+  --item-features PATH    same for items; without them features are N(0, init-std^2)
+  --freeze-features       do not fine-tune the input features
+  --init-std X            random feature scale (default 0.1)
+Training:
+  --epochs N --patience N --eval-every N --validation-metric M (default ndcg@20)
+  --warmup N              epochs before early stopping and the lr schedule react (default 30)
+  --lr X --weight-decay X --bpr-weight X --cos-weight X --negatives N --dislike-fraction X --clip X
+  --heads 4,4,1 --head-dim N --no-edge-features --no-self-loops --dropout X
+  --dim N --lightgcn-layers N --lambda X (EASE) --knn N (ItemKNN) --like-threshold X
+Outputs:
+  --json PATH             metrics as JSON (one object per model; an array for several models)
+  --recommendations PATH  top-N lists as CSV user_id,movie_id,recommendation_rank (raw ids)
+  --list-length N         N of the lists (default 50)
+  --history PATH          per-epoch training history as CSV
+  --save-model PATH       trained GAT model file; --load-model PATH skips training
+  --quiet                 no per-epoch progress lines
+)";
+}
+
+namespace detail {
+
+inline std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+inline double to_double(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const double x = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0') throw usage_error(flag + " expects a number, got '" + v + "'");
+  return x;
+}
+
+inline long long to_int(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  const long long x = std::strtoll(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0') throw usage_error(flag + " expects an integer, got '" + v + "'");
+  return x;
+}
+
+inline std::vector<int> to_int_list(const std::string& flag, const std::string& v) {
+  std::vector<int> out;
+  for (const auto& s : split_list(v)) out.push_back(static_cast<int>(to_int(flag, s)));
+  if (out.empty()) throw usage_error(flag + " expects a comma-separated list of integers");
+  return out;
+}
+
+}  // namespace detail
+
+/// Parses argv. @throw usage_error on unknown flags, missing or malformed values.
+inline options parse_options(int argc, char** argv) {
+  options o;
+  for (int a = 1; a < argc; ++a) {
+    const std::string flag = argv[a];
+    auto value = [&]() -> std::string {
+      if (a + 1 >= argc) throw usage_error(flag + " needs a value");
+      return argv[++a];
+    };
+    using namespace detail;
+    if (flag == "--help" || flag == "-h") throw usage_error("");
+    else if (flag == "--dataset") o.dataset = value();
+    else if (flag == "--data") o.data = value();
+    else if (flag == "--fold") o.fold = value();
+    else if (flag == "--test-file") o.test_file = value();
+    else if (flag == "--test-fraction") o.test_fraction = to_double(flag, value());
+    else if (flag == "--validation-fraction") o.validation_fraction = to_double(flag, value());
+    else if (flag == "--model") o.models = split_list(value());
+    else if (flag == "--protocol") o.protocol = value();
+    else if (flag == "--k") o.ks = to_int_list(flag, value());
+    else if (flag == "--seeds") o.seeds = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(to_int(flag, value()));
+    else if (flag == "--threads") o.threads = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--user-features") o.user_features = value();
+    else if (flag == "--item-features") o.item_features = value();
+    else if (flag == "--freeze-features") o.freeze_features = true;
+    else if (flag == "--init-std") o.init_std = to_double(flag, value());
+    else if (flag == "--epochs") o.epochs = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--patience") o.patience = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--warmup") o.warmup = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--eval-every") o.eval_every = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--validation-metric") o.validation_metric = value();
+    else if (flag == "--lr") o.lr = to_double(flag, value());
+    else if (flag == "--weight-decay") o.weight_decay = to_double(flag, value());
+    else if (flag == "--bpr-weight") o.bpr_weight = to_double(flag, value());
+    else if (flag == "--cos-weight") o.cos_weight = to_double(flag, value());
+    else if (flag == "--negatives") o.negatives = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--dislike-fraction") o.dislike_fraction = to_double(flag, value());
+    else if (flag == "--clip") o.clip = to_double(flag, value());
+    else if (flag == "--heads") o.heads = to_int_list(flag, value());
+    else if (flag == "--head-dim") o.head_dim = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--no-edge-features") o.edge_features = false;
+    else if (flag == "--no-self-loops") o.self_loops = false;
+    else if (flag == "--dropout") o.dropout = to_double(flag, value());
+    else if (flag == "--dim") o.dim = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--lightgcn-layers") o.lightgcn_layers = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
+    else if (flag == "--knn") o.knn = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--like-threshold") o.like_threshold = static_cast<float>(to_double(flag, value()));
+    else if (flag == "--json") o.json = value();
+    else if (flag == "--recommendations") o.recommendations = value();
+    else if (flag == "--list-length") o.list_length = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--history") o.history = value();
+    else if (flag == "--save-model") o.save_model = value();
+    else if (flag == "--load-model") o.load_model = value();
+    else if (flag == "--quiet") o.quiet = true;
+    else throw usage_error("unknown option '" + flag + "'");
+  }
+  // Cross-checks, so that a mistake fails before minutes of training.
+  const std::vector<std::string> datasets{"ml-100k", "ml-1m", "ml-latest", "lcfn"};
+  if (std::find(datasets.begin(), datasets.end(), o.dataset) == datasets.end())
+    throw usage_error("--dataset must be one of ml-100k, ml-1m, ml-latest, lcfn; got '" + o.dataset + "'");
+  if (o.protocol != "paper" && o.protocol != "full" && o.protocol != "both")
+    throw usage_error("--protocol must be paper, full or both; got '" + o.protocol + "'");
+  const std::vector<std::string> models{"gat", "gatv2", "lightgcn", "mf", "pop", "ease", "itemknn"};
+  if (o.models.empty()) throw usage_error("--model needs at least one model");
+  for (const auto& m : o.models)
+    if (std::find(models.begin(), models.end(), m) == models.end())
+      throw usage_error("unknown model '" + m + "' (known: gat, gatv2, lightgcn, mf, pop, ease, itemknn)");
+  for (int k : o.ks)
+    if (k < 1) throw usage_error("--k values must be positive");
+  if (o.list_length < *std::max_element(o.ks.begin(), o.ks.end()))
+    throw usage_error("--list-length must be at least the largest --k");
+  if (o.seeds < 1) throw usage_error("--seeds must be at least 1");
+  if (o.epochs < 1) throw usage_error("--epochs must be at least 1");
+  if (o.validation_fraction < 0 || o.validation_fraction >= 1)
+    throw usage_error("--validation-fraction must lie in [0, 1)");
+  if (o.test_fraction <= 0 || o.test_fraction >= 1) throw usage_error("--test-fraction must lie in (0, 1)");
+  if (o.user_features.empty() != o.item_features.empty())
+    throw usage_error("--user-features and --item-features go together");
+  if (o.heads.empty()) throw usage_error("--heads needs at least one layer");
+  if (o.dataset == "lcfn" && o.protocol == "paper")
+    throw usage_error("the paper protocol needs explicit ratings; lcfn is implicit (use --protocol full)");
+  if (o.validation_metric.find('@') == std::string::npos)
+    throw usage_error("--validation-metric must look like ndcg@20");
+  return o;
+}
+
+}  // namespace movielens

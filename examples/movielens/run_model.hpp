@@ -1,0 +1,119 @@
+#pragma once
+
+// Builds, trains (or loads) one model, and turns it into ranked lists.
+
+#include <gatrec/eval/top_k.hpp>
+#include <gatrec/eval/user_item_sets.hpp>
+#include <gatrec/models/gat_recommender.hpp>
+#include <gatrec/train/checkpoint.hpp>
+#include <gatrec/train/trainer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "data_setup.hpp"
+#include "options.hpp"
+
+namespace movielens {
+
+/// What one model run produces.
+struct model_run {
+  std::string model;
+  std::uint64_t seed = 0;
+  gatrec::ranked_lists lists;   // (num_users, list_length), training items masked
+  double train_seconds = 0;
+  int epochs = 0;               // epochs run (0 for closed-form models)
+  int best_epoch = 0;
+  double best_validation = std::nan("");
+  std::vector<gatrec::epoch_record> history;
+};
+
+inline gatrec::trainer_options trainer_options_for(const options& o, const std::string& model, std::uint64_t seed,
+                                                   bool explicit_ratings) {
+  const bool gat = model == "gat" || model == "gatv2";
+  gatrec::trainer_options t;
+  t.max_epochs = o.epochs;
+  t.patience = o.patience;
+  t.warmup_epochs = o.warmup;
+  t.eval_every = o.eval_every;
+  t.validation_metric = o.validation_metric;
+  t.relevance_threshold = explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
+  t.seed = seed;
+  t.clip_norm = o.clip;
+  t.optimizer.lr = o.lr > 0 ? o.lr : (gat ? 1e-3 : 1e-2);
+  t.optimizer.weight_decay = o.weight_decay;
+  t.loss.bpr_weight = o.bpr_weight >= 0 ? o.bpr_weight : (gat ? 5.0 : 1.0);
+  t.loss.cosine_weight = o.cos_weight >= 0 ? o.cos_weight : (gat ? 2.0 : 0.0);
+  t.sampler.like_threshold = explicit_ratings ? o.like_threshold : 0.0f;
+  t.sampler.dislike_threshold = explicit_ratings ? 2.0f : -1.0f;
+  t.sampler.negatives_per_positive = o.negatives;
+  t.sampler.dislike_fraction = o.dislike_fraction;
+  return t;
+}
+
+inline gatrec::gat_recommender_options gat_options_for(const options& o, const std::string& model, int in_dim,
+                                                       std::uint64_t seed) {
+  gatrec::gat_recommender_options g;
+  g.encoder.form = model == "gat" ? gatrec::attention_form::gat : gatrec::attention_form::gatv2;
+  g.encoder.in_dim = in_dim;
+  g.encoder.layers.clear();
+  for (std::size_t l = 0; l < o.heads.size(); ++l) g.encoder.layers.push_back({o.heads[l], o.head_dim, true});
+  g.encoder.edge_dim = o.edge_features ? 1 : 0;
+  g.encoder.dropout = o.dropout;
+  g.encoder.seed = seed;
+  g.trainable_features = !o.freeze_features;
+  g.self_loops = o.self_loops;
+  g.random_init_std = o.init_std;
+  return g;
+}
+
+/// Trains (or loads) an embedding model and ranks every user's unseen items.
+inline model_run run_embedding_model(gatrec::embedding_recommender<float>& m, const options& o,
+                                     const prepared_data& p, const std::string& model, std::uint64_t seed,
+                                     std::ostream& log) {
+  model_run r;
+  r.model = model;
+  r.seed = seed;
+  const auto start = std::chrono::steady_clock::now();
+  if (!o.load_model.empty()) {
+    const auto meta = gatrec::load_checkpoint(o.load_model, m.parameters());
+    log << "loaded " << o.load_model << " (model " << meta.at("model") << ")\n";
+  } else {
+    const auto result = gatrec::train(m, p.fit, p.validation, trainer_options_for(o, model, seed, p.explicit_ratings),
+                                      o.quiet ? nullptr : &log);
+    r.epochs = result.epochs_run;
+    r.best_epoch = result.best_epoch;
+    r.best_validation = result.best_validation;
+    r.history = result.history;
+    if (!o.save_model.empty()) {
+      auto meta = m.describe();
+      meta["dataset"] = p.description;
+      meta["seed"] = std::to_string(seed);
+      meta["best_epoch"] = std::to_string(result.best_epoch);
+      gatrec::save_checkpoint(o.save_model, m.parameters(), meta);
+      log << "saved " << o.save_model << "\n";
+    }
+  }
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  gatrec::matrix<float> users, items;
+  gatrec::split_embeddings(m.forward(gatrec::run_mode{}), m.num_users(), users, items);
+  const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
+  r.lists = gatrec::top_k(users, items, o.list_length, mask);
+  return r;
+}
+
+/// Runs one model with one seed.
+inline model_run run_model(const std::string& model, const options& o, const prepared_data& p,
+                           const gatrec::matrix<float>& features, std::uint64_t seed, std::ostream& log) {
+  const gatrec::index_t nu = p.data.num_users(), ni = p.data.num_items();
+  if (model == "gat" || model == "gatv2") {
+    const int in_dim = features.size() > 0 ? static_cast<int>(features.cols()) : 384;
+    gatrec::gat_recommender<float> m(nu, ni, p.fit, features, gat_options_for(o, model, in_dim, seed));
+    return run_embedding_model(m, o, p, model, seed, log);
+  }
+  throw usage_error("model '" + model + "' is not available in this build");
+}
+
+}  // namespace movielens
