@@ -6,10 +6,13 @@
 #include <gatrec/data/lcfn.hpp>
 #include <gatrec/data/movielens_100k.hpp>
 #include <gatrec/data/movielens_dat.hpp>
+#include <gatrec/core/random.hpp>
 #include <gatrec/data/split.hpp>
 #include <gatrec/graph/bipartite_graph.hpp>
 
 #include <gtest/gtest.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -178,6 +181,43 @@ TEST(RealMovieLens1M, MoviesUsersAndFirst10Ratings) {
       EXPECT_NE(std::string(e.what()).find("ratings.dat"), std::string::npos) << e.what();
     }
   }
+}
+
+// The full ratings.dat is not on these machines: build a folder with the real movies.dat and
+// users.dat and a ratings.dat of the real file's length (1,000,209 lines) in its exact format, made
+// of the first-10 fixture's lines followed by generated ones, and load it like a downloaded copy.
+TEST(RealMovieLens1M, FullSizeRatingsFileInTheRealFormat) {
+  GATREC_REQUIRE_DATA(root, "ml-1m/ratings_first10_per_user.dat");
+  const fs::path src = dataset_dir(root, "ml-1m");
+  const fs::path dir = fs::temp_directory_path() / ("gatrec-ml1m-full-" + std::to_string(::getpid())) / "ml-1m";
+  fs::remove_all(dir.parent_path());
+  fs::create_directories(dir);
+  fs::copy_file(src / "movies.dat", dir / "movies.dat");
+  fs::copy_file(src / "users.dat", dir / "users.dat");
+  dataset ids;
+  read_movies_dat(src / "movies.dat", ids);
+  read_users_dat(src / "users.dat", ids);
+  {
+    std::ofstream out(dir / "ratings.dat", std::ios::binary);
+    out << read_file(src / "ratings_first10_per_user.dat");
+    rng gen(2024);
+    for (std::size_t k = 60400; k < 1000209; ++k)
+      out << ids.users.raw(static_cast<index_t>(gen.below(6040))) << "::"
+          << ids.items.raw(static_cast<index_t>(gen.below(3883))) << "::" << 1 + gen.below(5) << "::"
+          << 956703932 + gen.below(90000000) << "\n";
+  }
+  const dataset ds = load_movielens_dat(dir);
+  EXPECT_EQ(ds.name, "ml-1m");
+  EXPECT_EQ(ds.num_users(), 6040);
+  EXPECT_EQ(ds.num_items(), 3883);
+  EXPECT_EQ(ds.ratings.size(), 1000209u);
+  EXPECT_EQ(ds.min_rating, 1.0f);
+  // The first line of the real file: 1::1193::5::978300760.
+  EXPECT_EQ(ds.users.raw(ds.ratings.user[0]), 1);
+  EXPECT_EQ(ds.items.raw(ds.ratings.item[0]), 1193);
+  EXPECT_EQ(ds.ratings.rating[0], 5.0f);
+  EXPECT_EQ(ds.ratings.timestamp[0], 978300760);
+  fs::remove_all(dir.parent_path());
 }
 
 TEST(RealLcfn, TrainSplit) {
