@@ -241,6 +241,18 @@ TEST(MovieLensDat, RatingsFileAlone) {
                                           {unknown_ids::add, unknown_ids::reject, whole_stars});
   EXPECT_EQ(r.size(), 7u);
   EXPECT_EQ(ds.num_users(), 3);
+  EXPECT_TRUE(ds.user_meta.empty());
+
+  // Ids added by a ratings file get default metadata when the dataset has metadata.
+  dataset partial;
+  read_users_dat(test::fixtures() / "ml-1m" / "users.dat", partial);
+  for (raw_id_t id : {1, 20, 21}) partial.items.insert(id);
+  partial.item_meta.resize(3);
+  read_ratings_dat(test::fixtures() / "ml-1m" / "ratings.dat", partial,
+                   {unknown_ids::reject, unknown_ids::add, whole_stars});
+  EXPECT_EQ(partial.num_items(), 5);
+  EXPECT_EQ(partial.item_meta.size(), 5u);
+  EXPECT_EQ(partial.user_meta.size(), 3u);
   dataset empty;
   const rating_table any = read_ratings_dat(test::fixtures() / "ml-1m" / "ratings.dat", empty,
                                             {unknown_ids::add, unknown_ids::add, whole_stars});

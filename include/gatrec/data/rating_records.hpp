@@ -135,7 +135,8 @@ inline rating_table parse_rating_lines(std::string_view text, const std::string&
 /// @param file the file name for errors
 /// @param first_line the line number of the first line of `text`
 /// @param separator "\t", "::" or ","; with "," numeric fields may be quoted
-/// @param ds the dataset whose id maps resolve (and, with unknown_ids::add, receive) the ids
+/// @param ds the dataset whose id maps resolve (and, with unknown_ids::add, receive) the ids; its
+///        non-empty user_meta / item_meta get a default entry for each added id
 /// @param options unknown-id policies and the rating scale
 /// @return the ratings by index, in file order
 /// @throw parse_error naming file, line and field for any malformed record
@@ -143,7 +144,11 @@ inline rating_table parse_rating_records(std::string_view text, const std::strin
                                          std::string_view separator, dataset& ds,
                                          const rating_read_options& options) {
   id_lookup users(ds.users), items(ds.items);
-  return detail::parse_rating_lines(text, file, first_line, separator, users, items, options);
+  rating_table out = detail::parse_rating_lines(text, file, first_line, separator, users, items, options);
+  // Added ids get empty metadata, so that user_meta / item_meta stay empty or one per index.
+  if (!ds.user_meta.empty()) ds.user_meta.resize(static_cast<std::size_t>(ds.num_users()));
+  if (!ds.item_meta.empty()) ds.item_meta.resize(static_cast<std::size_t>(ds.num_items()));
+  return out;
 }
 
 /// Parses rating records whose ids must all be known to `ds` (which is left unchanged).
