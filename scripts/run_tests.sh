@@ -11,4 +11,6 @@ if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then export 
 
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release ${GATREC_DATA:+-DGATREC_TEST_DATA_DIR="$GATREC_DATA"}
 cmake --build "$build" -j "${GATREC_JOBS:-2}"
+# Idle OpenMP threads sleep instead of spinning: CTest runs two test programs at once on two cores.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 ctest --test-dir "$build" --output-on-failure -j "${GATREC_JOBS:-2}"

@@ -93,7 +93,8 @@ Features:
   --freeze-features       do not fine-tune the input features
   --init-std X            random feature scale (default 0.1)
 Training:
-  --epochs N --patience N --eval-every N --validation-metric M (default ndcg@20)
+  --epochs N --patience N --eval-every N
+  --validation-metric M   full-ranking metric (ndcg@20, default) or paper:M for the rated-only protocol
   --warmup N              epochs before early stopping and the lr schedule react (default 30)
   --lr X --weight-decay X --bpr-weight X --cos-weight X --negatives N --dislike-fraction X --clip X
   --heads 4,4,1 --head-dim N --no-edge-features --no-self-loops --dropout X

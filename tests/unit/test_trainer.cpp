@@ -96,6 +96,33 @@ TEST(Trainer, RestoresTheBestEpochAndIsReproducible) {
   }
 }
 
+TEST(Trainer, ValidationMetricSpecs) {
+  const auto full = gatrec::validation_metric::parse("ndcg@20");
+  EXPECT_FALSE(full.rated_only);
+  EXPECT_EQ(full.k, 20);
+  const auto paper = gatrec::validation_metric::parse("paper:precision@10");
+  EXPECT_TRUE(paper.rated_only);
+  EXPECT_EQ(paper.name, "precision@10");
+  EXPECT_EQ(paper.k, 10);
+  for (const char* bad : {"ndcg", "ndcg@", "@10", "paper:", "ndcg@x", "ndcg@0"})
+    EXPECT_THROW(gatrec::validation_metric::parse(bad), gatrec::logic_error) << bad;
+}
+
+TEST(Trainer, TrainsOnTheRatedOnlyValidationMetric) {
+  auto data = make_planted();
+  // Add disliked validation ratings, so that the rated-only filter has something to rank against.
+  for (gatrec::index_t u = 0; u < data.users; ++u)
+    data.validation.push_back(u, static_cast<gatrec::index_t>((u % 2 == 0 ? 35 : 5)), 1.0f);
+  gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());
+  gatrec::trainer_options opt;
+  opt.max_epochs = 30;
+  opt.optimizer.lr = 1e-2;
+  opt.warmup_epochs = 0;
+  opt.validation_metric = "paper:precision@5";
+  const auto r = gatrec::train(model, data.train, data.validation, opt);
+  EXPECT_GT(r.best_validation, 0.6);  // liked own-cluster items above the disliked other-cluster ones
+}
+
 TEST(Trainer, RejectsDataWithoutPositives) {
   gatrec::rating_table t;
   t.push_back(0, 0, 1.0f);

@@ -16,6 +16,7 @@
 #include "gatrec/core/error.hpp"
 #include "gatrec/data/interactions.hpp"
 #include "gatrec/eval/full_ranking.hpp"
+#include "gatrec/eval/paper_protocol.hpp"
 #include "gatrec/eval/top_k.hpp"
 #include "gatrec/eval/user_item_sets.hpp"
 #include "gatrec/models/embedding_recommender.hpp"
@@ -39,7 +40,9 @@ struct trainer_options {
   /// they personalise; reacting to that dip stops training at a popularity ranker.
   int warmup_epochs = 30;
   int eval_every = 1;               ///< epochs between validation evaluations
-  std::string validation_metric = "ndcg@20";  ///< any full-ranking metric name (recall@K, ndcg@K, ...)
+  /// A full-ranking metric name (recall@K, ndcg@K, ...), or "paper:" and a rated-only protocol
+  /// metric (paper:precision@K, paper:ndcg@K, ...) evaluated on the validation ratings.
+  std::string validation_metric = "ndcg@20";
   std::optional<float> relevance_threshold = 4.0f;  ///< validation items that count as relevant; nullopt: all
   double clip_norm = 0.0;           ///< global gradient-norm clipping; 0 disables it
   std::uint64_t seed = 42;          ///< negative sampling and dropout
@@ -98,6 +101,54 @@ metric_table evaluate_embeddings(const matrix<Scalar>& h, index_t num_users, con
   return evaluate_full_ranking(lists, test, train_items, opt);
 }
 
+/// A validation metric: which protocol, which metric name, which cut-off.
+struct validation_metric {
+  bool rated_only = false;  ///< the paper's protocol instead of full ranking
+  std::string name;         ///< e.g. "ndcg@20"
+  int k = 0;
+
+  /// Parses "ndcg@20" or "paper:ndcg@10". @throw logic_error on anything else
+  static validation_metric parse(const std::string& spec) {
+    validation_metric m;
+    std::string rest = spec;
+    if (rest.rfind("paper:", 0) == 0) {
+      m.rated_only = true;
+      rest = rest.substr(6);
+    }
+    const auto at = rest.find('@');
+    GATREC_EXPECTS(at != std::string::npos && at > 0 && at + 1 < rest.size(),
+                   "validation metric must look like 'ndcg@20' or 'paper:ndcg@10', got '" + spec + "'");
+    m.name = rest;
+    try {
+      m.k = std::stoi(rest.substr(at + 1));
+    } catch (const std::exception&) {
+      m.k = 0;
+    }
+    GATREC_EXPECTS(m.k > 0, "validation metric cut-off must be a positive integer: '" + spec + "'");
+    return m;
+  }
+};
+
+/// Value of `metric` for embeddings h on `validation` (training items masked).
+template <class Scalar>
+double validation_value(const matrix<Scalar>& h, index_t num_users, const user_item_sets& train_items,
+                        const rating_table& validation, const validation_metric& metric,
+                        std::optional<float> relevance_threshold) {
+  matrix<float> users, items;
+  split_embeddings(h, num_users, users, items);
+  const ranked_lists lists = top_k(users, items, metric.k, train_items);
+  if (metric.rated_only) {
+    rated_only_options ro;
+    ro.ks = {metric.k};
+    ro.relevance_threshold = relevance_threshold.value_or(1.0f);
+    return evaluate_rated_only(lists, validation, ro).at(metric.name);
+  }
+  full_ranking_options fo;
+  fo.ks = {metric.k};
+  fo.relevance_threshold = relevance_threshold;
+  return evaluate_full_ranking(lists, validation, train_items, fo).at(metric.name);
+}
+
 /// Trains `model` on `train`; early-stops on `validation` (full ranking, training items masked).
 /// With an empty validation table it trains for max_epochs and schedules on the training loss.
 /// @param log progress lines go here (nullptr: silent)
@@ -113,13 +164,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   const negative_sampler sampler(train, nu, ni, sopt);
   GATREC_EXPECTS(sampler.num_positives() > 0, "the training ratings contain no positive (liked) pair");
   const user_item_sets train_items(nu, ni, train);
-  full_ranking_options eval_opt;
-  eval_opt.relevance_threshold = opt.relevance_threshold;
-  {
-    const auto at = opt.validation_metric.find('@');
-    GATREC_EXPECTS(at != std::string::npos, "validation metric must look like 'ndcg@20'");
-    eval_opt.ks = {std::stoi(opt.validation_metric.substr(at + 1))};
-  }
+  const validation_metric metric = validation_metric::parse(opt.validation_metric);
 
   parameter_list<Scalar> params = model.parameters();
   adamw<Scalar> optimizer(params, opt.optimizer);
@@ -155,7 +200,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     bool is_best = false;
     if (validate && (epoch % opt.eval_every == 0 || epoch == opt.max_epochs)) {
       const matrix<Scalar>& he = model.forward(run_mode{});
-      rec.validation = evaluate_embeddings(he, nu, train_items, validation, eval_opt).at(opt.validation_metric);
+      rec.validation = validation_value(he, nu, train_items, validation, metric, opt.relevance_threshold);
       if (epoch > opt.warmup_epochs || epoch == opt.max_epochs) {
         optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
         is_best = stopper.update(rec.validation);
