@@ -80,7 +80,7 @@ TEST(Ease, ThreeItemsByHand) {
   // Through the evaluator, training items masked: each user has one candidate left.
   const gatrec::user_item_sets train(2, 3, tiny_ratings());
   const gatrec::ranked_lists lists = gatrec::top_k(model, 2, train);
-  EXPECT_EQ(lists.list(0).size(), 1u);
+  EXPECT_EQ(lists.list(0).size(), 1);
   EXPECT_EQ(lists.list(0)[0], 2);
   EXPECT_EQ(lists.list(1)[0], 0);
 }
