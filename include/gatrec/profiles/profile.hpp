@@ -115,8 +115,8 @@ inline std::string join(const std::vector<std::string>& items, std::string_view 
   return out;
 }
 
-/// The text after a list marker ("- ", "* ", "+ ", "1. ", "1) "), or nullopt-like empty view
-/// with `is_item` false when the line is not a list item.
+/// The trimmed text after a list marker ("- ", "* ", "+ ", "1. ", "1) "), setting `is_item`; a
+/// line without a marker is returned trimmed with `is_item` false.
 inline std::string_view strip_list_marker(std::string_view line, bool& is_item) {
   line = profile_trim(line);
   is_item = false;
