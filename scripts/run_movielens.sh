@@ -13,6 +13,6 @@ cmake --build "$build" -j "${GATREC_JOBS:-2}" --target gatrec-movielens
 
 mkdir -p "$root/out"
 "$build/examples/gatrec-movielens" --dataset ml-100k --fold u1 --protocol both \
-  --model "${GATREC_MODELS:-gatv2}" \
+  --model "${GATREC_MODELS:-gatv2,lightgcn,mf,ease,pop}" \
   --json "$root/out/ml100k_u1.json" --recommendations "$root/out/ml100k_u1_top50.csv" \
   --history "$root/out/ml100k_u1_history.csv" "$@"

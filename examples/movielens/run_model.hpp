@@ -2,6 +2,11 @@
 
 // Builds, trains (or loads) one model, and turns it into ranked lists.
 
+#include <gatrec/baselines/ease.hpp>
+#include <gatrec/baselines/item_knn.hpp>
+#include <gatrec/baselines/lightgcn.hpp>
+#include <gatrec/baselines/matrix_factorization.hpp>
+#include <gatrec/baselines/most_popular.hpp>
 #include <gatrec/eval/top_k.hpp>
 #include <gatrec/eval/user_item_sets.hpp>
 #include <gatrec/models/gat_recommender.hpp>
@@ -104,6 +109,21 @@ inline model_run run_embedding_model(gatrec::embedding_recommender<float>& m, co
   return r;
 }
 
+/// Fits a closed-form scorer (timed) and ranks every user's unseen items.
+template <class MakeScorer>
+model_run run_scorer(const std::string& model, const options& o, const prepared_data& p, std::uint64_t seed,
+                     MakeScorer&& make) {
+  model_run r;
+  r.model = model;
+  r.seed = seed;
+  const auto start = std::chrono::steady_clock::now();
+  const auto s = make();
+  r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
+  r.lists = gatrec::top_k(*s, o.list_length, mask);
+  return r;
+}
+
 /// Runs one model with one seed.
 inline model_run run_model(const std::string& model, const options& o, const prepared_data& p,
                            const gatrec::matrix<float>& features, std::uint64_t seed, std::ostream& log) {
@@ -113,7 +133,43 @@ inline model_run run_model(const std::string& model, const options& o, const pre
     gatrec::gat_recommender<float> m(nu, ni, p.fit, features, gat_options_for(o, model, in_dim, seed));
     return run_embedding_model(m, o, p, model, seed, log);
   }
-  throw usage_error("model '" + model + "' is not available in this build");
+  // Closed-form and count-based models see the whole training part (they have nothing to early-stop).
+  const std::optional<float> liked =
+      p.explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
+  if (model == "pop")
+    return run_scorer(model, o, p, seed, [&] { return std::make_unique<gatrec::most_popular_scorer>(nu, ni, p.train); });
+  if (model == "ease")
+    return run_scorer(model, o, p, seed, [&] {
+      gatrec::ease_options e;
+      e.lambda = o.ease_lambda;
+      e.min_rating = liked;
+      return std::make_unique<gatrec::ease_scorer>(nu, ni, p.train, e);
+    });
+  if (model == "itemknn")
+    return run_scorer(model, o, p, seed, [&] {
+      gatrec::item_knn_options k;
+      k.neighbours = o.knn;
+      k.min_rating = liked;
+      return std::make_unique<gatrec::item_knn_scorer>(nu, ni, p.train, k);
+    });
+  if (model == "mf") {
+    gatrec::mf_options m;
+    m.dim = o.dim;
+    m.init_std = o.init_std;
+    m.seed = seed;
+    gatrec::mf_recommender<float> rec(nu, ni, m);
+    return run_embedding_model(rec, o, p, model, seed, log);
+  }
+  if (model == "lightgcn") {
+    gatrec::lightgcn_options l;
+    l.dim = o.dim;
+    l.layers = o.lightgcn_layers;
+    l.init_std = o.init_std;
+    l.seed = seed;
+    gatrec::lightgcn_recommender<float> rec(nu, ni, p.fit, l);
+    return run_embedding_model(rec, o, p, model, seed, log);
+  }
+  throw usage_error("unknown model '" + model + "'");
 }
 
 }  // namespace movielens

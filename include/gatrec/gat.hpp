@@ -63,6 +63,13 @@
 #include "gatrec/eval/top_k.hpp"
 #include "gatrec/eval/user_item_sets.hpp"
 
+#include "gatrec/baselines/ease.hpp"
+#include "gatrec/baselines/interaction_matrix.hpp"
+#include "gatrec/baselines/item_knn.hpp"
+#include "gatrec/baselines/lightgcn.hpp"
+#include "gatrec/baselines/matrix_factorization.hpp"
+#include "gatrec/baselines/most_popular.hpp"
+
 #include "gatrec/embeddings/in_memory_provider.hpp"
 #include "gatrec/embeddings/node_features.hpp"
 #include "gatrec/embeddings/npy.hpp"

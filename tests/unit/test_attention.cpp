@@ -88,6 +88,9 @@ void check_layer_gradients(const case_params& c) {
   EXPECT_GT(rx.max_abs_grad, 0.0);
 }
 
+// Readable parameter values in CTest's test names.
+void PrintTo(const case_params& c, std::ostream* os) { *os << name_of(c); }
+
 class AttentionGradients : public ::testing::TestWithParam<case_params> {};
 
 TEST_P(AttentionGradients, MatchFiniteDifferences) {

@@ -65,6 +65,11 @@ struct block_case {
   int in_dim;  // equal to the output width: identity residual; otherwise a projection
 };
 
+void PrintTo(const block_case& c, std::ostream* os) {
+  *os << (c.form == gatrec::attention_form::gat ? "gat" : "gatv2") << (c.layer_norm ? " norm" : "")
+      << (c.residual ? " residual" : "") << " in_dim " << c.in_dim;
+}
+
 class BlockGradients : public ::testing::TestWithParam<block_case> {};
 
 TEST_P(BlockGradients, MatchFiniteDifferences) {
