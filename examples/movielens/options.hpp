@@ -56,6 +56,9 @@ struct options {
   int dim = 64;              // MF / LightGCN embedding width
   int lightgcn_layers = 3;
   double ease_lambda = 500.0;
+  std::string prior;         // "ease": add EASE's scores (weighted) to the embedding model's
+  double prior_weight = 1.0;
+  bool refit = false;        // after early stopping, retrain on all training ratings
   float like_threshold = 4.0f;
   int knn = 100;
   // Outputs.
@@ -99,6 +102,10 @@ Training:
   --lr X --weight-decay X --bpr-weight X --cos-weight X --negatives N --dislike-fraction X --clip X
   --heads 4,4,1 --head-dim N --no-edge-features --no-self-loops --dropout X
   --dim N --lightgcn-layers N --lambda X (EASE) --knn N (ItemKNN) --like-threshold X
+  --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
+                          model's dot products, in training and ranking: the model learns a residual
+  --refit                 after validation picked the epoch count, retrain on all training ratings
+                          for that many epochs with the same learning rates
 Outputs:
   --json PATH             metrics as JSON (one object per model; an array for several models)
   --recommendations PATH  top-N lists as CSV user_id,movie_id,recommendation_rank (raw ids)
@@ -195,6 +202,9 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--dropout") o.dropout = to_double(flag, value());
     else if (flag == "--dim") o.dim = static_cast<int>(to_int(flag, value()));
     else if (flag == "--lightgcn-layers") o.lightgcn_layers = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--prior") o.prior = value();
+    else if (flag == "--prior-weight") o.prior_weight = to_double(flag, value());
+    else if (flag == "--refit") o.refit = true;
     else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
     else if (flag == "--knn") o.knn = static_cast<int>(to_int(flag, value()));
     else if (flag == "--like-threshold") o.like_threshold = static_cast<float>(to_double(flag, value()));
@@ -232,6 +242,8 @@ inline options parse_options(int argc, char** argv) {
   if (o.heads.empty()) throw usage_error("--heads needs at least one layer");
   if (o.dataset == "lcfn" && o.protocol == "paper")
     throw usage_error("the paper protocol needs explicit ratings; lcfn is implicit (use --protocol full)");
+  if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
+  if (o.refit && o.validation_fraction <= 0) throw usage_error("--refit needs a validation part (--validation-fraction > 0)");
   if (o.validation_metric.find('@') == std::string::npos)
     throw usage_error("--validation-metric must look like ndcg@20");
   return o;

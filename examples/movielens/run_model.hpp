@@ -10,6 +10,7 @@
 #include <gatrec/eval/top_k.hpp>
 #include <gatrec/eval/user_item_sets.hpp>
 #include <gatrec/models/gat_recommender.hpp>
+#include <gatrec/models/score_prior.hpp>
 #include <gatrec/train/checkpoint.hpp>
 #include <gatrec/train/trainer.hpp>
 
@@ -74,38 +75,62 @@ inline gatrec::gat_recommender_options gat_options_for(const options& o, const s
   return g;
 }
 
+/// The EASE prior for the given training ratings, or nothing when --prior is not set.
+inline std::unique_ptr<gatrec::score_prior> make_prior(const options& o, const prepared_data& p,
+                                                       const gatrec::rating_table& train) {
+  if (o.prior.empty()) return nullptr;
+  gatrec::ease_options e;
+  e.lambda = o.ease_lambda;
+  e.min_rating = p.explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
+  const gatrec::ease_scorer ease(p.data.num_users(), p.data.num_items(), train, e);
+  return std::make_unique<gatrec::score_prior>(ease, o.prior_weight);
+}
+
 /// Trains (or loads) an embedding model and ranks every user's unseen items.
-inline model_run run_embedding_model(gatrec::embedding_recommender<float>& m, const options& o,
-                                     const prepared_data& p, const std::string& model, std::uint64_t seed,
-                                     std::ostream& log) {
+/// @param make builds a fresh model on the ratings it is given (called again for --refit)
+template <class Make>
+model_run run_embedding_model(Make&& make, const options& o, const prepared_data& p, const std::string& model,
+                              std::uint64_t seed, std::ostream& log) {
   model_run r;
   r.model = model;
   r.seed = seed;
   const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<gatrec::embedding_recommender<float>> m = make(p.fit);
+  std::unique_ptr<gatrec::score_prior> prior = make_prior(o, p, p.fit);
+  gatrec::trainer_options topt = trainer_options_for(o, model, seed, p.explicit_ratings);
+  topt.prior = prior.get();
   if (!o.load_model.empty()) {
-    const auto meta = gatrec::load_checkpoint(o.load_model, m.parameters());
+    const auto meta = gatrec::load_checkpoint(o.load_model, m->parameters());
     log << "loaded " << o.load_model << " (model " << meta.at("model") << ")\n";
   } else {
-    const auto result = gatrec::train(m, p.fit, p.validation, trainer_options_for(o, model, seed, p.explicit_ratings),
-                                      o.quiet ? nullptr : &log);
+    const auto result = gatrec::train(*m, p.fit, p.validation, topt, o.quiet ? nullptr : &log);
     r.epochs = result.epochs_run;
     r.best_epoch = result.best_epoch;
     r.best_validation = result.best_validation;
     r.history = result.history;
+    if (o.refit && !p.validation.empty()) {
+      // Same seed, all training ratings, the epoch count and learning rates validation chose.
+      log << "refit on all " << p.train.size() << " training ratings for " << result.best_epoch << " epochs\n";
+      topt.lr_schedule.clear();
+      for (int e = 0; e < result.best_epoch; ++e) topt.lr_schedule.push_back(result.history[static_cast<std::size_t>(e)].lr);
+      m = make(p.train);
+      prior = make_prior(o, p, p.train);
+      topt.prior = prior.get();
+      const auto refit = gatrec::train(*m, p.train, {}, topt, o.quiet ? nullptr : &log);
+      r.epochs += refit.epochs_run;
+    }
     if (!o.save_model.empty()) {
-      auto meta = m.describe();
+      auto meta = m->describe();
       meta["dataset"] = p.description;
       meta["seed"] = std::to_string(seed);
       meta["best_epoch"] = std::to_string(result.best_epoch);
-      gatrec::save_checkpoint(o.save_model, m.parameters(), meta);
+      gatrec::save_checkpoint(o.save_model, m->parameters(), meta);
       log << "saved " << o.save_model << "\n";
     }
   }
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  gatrec::matrix<float> users, items;
-  gatrec::split_embeddings(m.forward(gatrec::run_mode{}), m.num_users(), users, items);
   const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
-  r.lists = gatrec::top_k(users, items, o.list_length, mask);
+  r.lists = gatrec::rank_embeddings(m->forward(gatrec::run_mode{}), m->num_users(), mask, o.list_length, prior.get());
   return r;
 }
 
@@ -130,8 +155,12 @@ inline model_run run_model(const std::string& model, const options& o, const pre
   const gatrec::index_t nu = p.data.num_users(), ni = p.data.num_items();
   if (model == "gat" || model == "gatv2") {
     const int in_dim = features.size() > 0 ? static_cast<int>(features.cols()) : 384;
-    gatrec::gat_recommender<float> m(nu, ni, p.fit, features, gat_options_for(o, model, in_dim, seed));
-    return run_embedding_model(m, o, p, model, seed, log);
+    const auto gopt = gat_options_for(o, model, in_dim, seed);
+    return run_embedding_model(
+        [&](const gatrec::rating_table& train) {
+          return std::make_unique<gatrec::gat_recommender<float>>(nu, ni, train, features, gopt);
+        },
+        o, p, model, seed, log);
   }
   // Closed-form and count-based models see the whole training part (they have nothing to early-stop).
   const std::optional<float> liked =
@@ -157,8 +186,9 @@ inline model_run run_model(const std::string& model, const options& o, const pre
     m.dim = o.dim;
     m.init_std = o.init_std;
     m.seed = seed;
-    gatrec::mf_recommender<float> rec(nu, ni, m);
-    return run_embedding_model(rec, o, p, model, seed, log);
+    return run_embedding_model(
+        [&](const gatrec::rating_table&) { return std::make_unique<gatrec::mf_recommender<float>>(nu, ni, m); }, o,
+        p, model, seed, log);
   }
   if (model == "lightgcn") {
     gatrec::lightgcn_options l;
@@ -166,8 +196,11 @@ inline model_run run_model(const std::string& model, const options& o, const pre
     l.layers = o.lightgcn_layers;
     l.init_std = o.init_std;
     l.seed = seed;
-    gatrec::lightgcn_recommender<float> rec(nu, ni, p.fit, l);
-    return run_embedding_model(rec, o, p, model, seed, log);
+    return run_embedding_model(
+        [&](const gatrec::rating_table& train) {
+          return std::make_unique<gatrec::lightgcn_recommender<float>>(nu, ni, train, l);
+        },
+        o, p, model, seed, log);
   }
   throw usage_error("unknown model '" + model + "'");
 }

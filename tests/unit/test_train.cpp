@@ -64,6 +64,42 @@ TEST(HybridLoss, GradientMatchesFiniteDifferences) {
   }
 }
 
+// A scorer with fixed scores, to build a prior from.
+class table_scorer final : public gatrec::scorer {
+ public:
+  explicit table_scorer(gatrec::matrix<float> s) : s_(std::move(s)) {}
+  gatrec::index_t num_users() const override { return static_cast<gatrec::index_t>(s_.rows()); }
+  gatrec::index_t num_items() const override { return static_cast<gatrec::index_t>(s_.cols()); }
+  void score_block(gatrec::index_t first, gatrec::index_t count, gatrec::matrix<float>& out) const override {
+    out = s_.middleRows(first, count);
+  }
+
+ private:
+  gatrec::matrix<float> s_;
+};
+
+TEST(HybridLoss, PriorShiftsTheBprMarginAndKeepsGradientsExact) {
+  matrix<double> h(3, 2);
+  h << 1, 0, 2, 0, 0, 1;
+  gatrec::training_triples t;
+  t.user = {0};
+  t.positive = {0};
+  t.negative = {1};
+  gatrec::matrix<float> s0(1, 2);
+  s0 << 0.5f, -1.0f;
+  const gatrec::score_prior prior(table_scorer(s0), 2.0);
+  EXPECT_FLOAT_EQ(prior(0, 1), -2.0f);
+  matrix<double> grad;
+  const auto l = gatrec::hybrid_loss(h, 1, t, 1, {1.0, 0.0}, grad, &prior);
+  // x = (2 - 0) + 2 * (0.5 - (-1)) = 5.
+  EXPECT_NEAR(l.bpr, std::log1p(std::exp(-5.0)), 1e-12);
+  auto loss = [&] {
+    matrix<double> g;
+    return gatrec::hybrid_loss(h, 1, t, 1, {1.0, 0.0}, g, &prior).total;
+  };
+  EXPECT_LT(gatrec::test::check_gradient(h.data(), grad.data(), h.size(), loss).max_rel_error, 1e-6);
+}
+
 TEST(HybridLoss, CosineCountsEachPositiveOnce) {
   matrix<double> h(3, 2);
   h << 1, 0, 1, 1, 0, 1;

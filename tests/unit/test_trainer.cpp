@@ -123,6 +123,19 @@ TEST(Trainer, TrainsOnTheRatedOnlyValidationMetric) {
   EXPECT_GT(r.best_validation, 0.6);  // liked own-cluster items above the disliked other-cluster ones
 }
 
+TEST(Trainer, ReplaysALearningRateSchedule) {
+  const auto data = make_planted();
+  gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());
+  gatrec::trainer_options opt;
+  opt.lr_schedule = {1e-2, 5e-3, 5e-3, 1e-3};
+  const auto r = gatrec::train(model, data.train, data.validation, opt);  // validation ignored when replaying
+  ASSERT_EQ(r.epochs_run, 4);
+  for (int e = 0; e < 4; ++e) {
+    EXPECT_DOUBLE_EQ(r.history[e].lr, opt.lr_schedule[e]);
+    EXPECT_TRUE(std::isnan(r.history[e].validation));
+  }
+}
+
 TEST(Trainer, RejectsDataWithoutPositives) {
   gatrec::rating_table t;
   t.push_back(0, 0, 1.0f);

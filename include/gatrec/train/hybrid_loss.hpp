@@ -15,6 +15,7 @@
 #include "gatrec/core/eigen.hpp"
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/parallel.hpp"
+#include "gatrec/models/score_prior.hpp"
 #include "gatrec/train/training_pairs.hpp"
 
 namespace gatrec {
@@ -52,9 +53,11 @@ inline double sigmoid(double x) {
 ///        `pairs_per_positive` triples of one positive are consecutive)
 /// @param pairs_per_positive negatives sampled per positive (triples come in groups of this size)
 /// @param grad (same shape as embeddings) overwritten with dL/d embeddings
+/// @param prior optional fixed scores added to the dot products in the BPR term (s = <h_u,h_i> + prior)
 template <class Scalar>
 loss_value hybrid_loss(const matrix<Scalar>& embeddings, index_t num_users, const training_triples& triples,
-                       int pairs_per_positive, const hybrid_loss_options& opt, matrix<Scalar>& grad) {
+                       int pairs_per_positive, const hybrid_loss_options& opt, matrix<Scalar>& grad,
+                       const score_prior* prior = nullptr) {
   GATREC_EXPECTS(pairs_per_positive >= 1, "pairs_per_positive must be at least 1");
   GATREC_EXPECTS(triples.size() % static_cast<std::size_t>(pairs_per_positive) == 0,
                  "triple count is not a multiple of pairs_per_positive");
@@ -70,8 +73,11 @@ loss_value hybrid_loss(const matrix<Scalar>& embeddings, index_t num_users, cons
   const double bpr_scale = opt.bpr_weight / static_cast<double>(t_count);
   parallel_for<std::int64_t>(0, static_cast<std::int64_t>(t_count), [&](std::int64_t t) {
     const auto hu = embeddings.row(triples.user[t]);
-    const double x = static_cast<double>(hu.dot(embeddings.row(num_users + triples.positive[t]))) -
-                     static_cast<double>(hu.dot(embeddings.row(num_users + triples.negative[t])));
+    double x = static_cast<double>(hu.dot(embeddings.row(num_users + triples.positive[t]))) -
+               static_cast<double>(hu.dot(embeddings.row(num_users + triples.negative[t])));
+    if (prior != nullptr)
+      x += static_cast<double>((*prior)(triples.user[t], triples.positive[t])) -
+           static_cast<double>((*prior)(triples.user[t], triples.negative[t]));
     bpr_term[t] = detail::softplus(-x);                       // -log sigmoid(x)
     bpr_coef[t] = -detail::sigmoid(-x) * bpr_scale;           // dL/dx
   }, std::int64_t(1024));

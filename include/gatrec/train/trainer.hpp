@@ -20,6 +20,7 @@
 #include "gatrec/eval/top_k.hpp"
 #include "gatrec/eval/user_item_sets.hpp"
 #include "gatrec/models/embedding_recommender.hpp"
+#include "gatrec/models/score_prior.hpp"
 #include "gatrec/train/adamw.hpp"
 #include "gatrec/train/hybrid_loss.hpp"
 #include "gatrec/train/negative_sampler.hpp"
@@ -47,6 +48,13 @@ struct trainer_options {
   double clip_norm = 0.0;           ///< global gradient-norm clipping; 0 disables it
   std::uint64_t seed = 42;          ///< negative sampling and dropout
   bool restore_best = true;         ///< end with the parameters of the best validation epoch
+  /// Fixed scores added to the model's dot products in the loss and in validation ranking
+  /// (not owned; nullptr: none).
+  const score_prior* prior = nullptr;
+  /// Replays a learning-rate trajectory (one value per epoch) instead of scheduling: trains exactly
+  /// lr_schedule.size() epochs with no validation. Used to refit on all training data for the epoch
+  /// count and schedule that validation chose.
+  std::vector<double> lr_schedule;
 };
 
 /// One line of the training history.
@@ -129,14 +137,22 @@ struct validation_metric {
   }
 };
 
+/// Each user's top k by <h_u, h_i> (+ prior), training items masked.
+template <class Scalar>
+ranked_lists rank_embeddings(const matrix<Scalar>& h, index_t num_users, const user_item_sets& train_items, int k,
+                             const score_prior* prior = nullptr) {
+  matrix<float> users, items;
+  split_embeddings(h, num_users, users, items);
+  if (prior == nullptr) return top_k(users, items, k, train_items);
+  return top_k(prior_plus_dot_scorer(users, items, *prior), k, train_items);
+}
+
 /// Value of `metric` for embeddings h on `validation` (training items masked).
 template <class Scalar>
 double validation_value(const matrix<Scalar>& h, index_t num_users, const user_item_sets& train_items,
                         const rating_table& validation, const validation_metric& metric,
-                        std::optional<float> relevance_threshold) {
-  matrix<float> users, items;
-  split_embeddings(h, num_users, users, items);
-  const ranked_lists lists = top_k(users, items, metric.k, train_items);
+                        std::optional<float> relevance_threshold, const score_prior* prior = nullptr) {
+  const ranked_lists lists = rank_embeddings(h, num_users, train_items, metric.k, prior);
   if (metric.rated_only) {
     rated_only_options ro;
     ro.ks = {metric.k};
@@ -158,7 +174,11 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   GATREC_EXPECTS(opt.max_epochs >= 1, "max_epochs must be at least 1");
   GATREC_EXPECTS(opt.eval_every >= 1, "eval_every must be at least 1");
   const index_t nu = model.num_users(), ni = model.num_items();
-  const bool validate = !validation.empty();
+  const bool replay = !opt.lr_schedule.empty();
+  const bool validate = !validation.empty() && !replay;
+  const int max_epochs = replay ? static_cast<int>(opt.lr_schedule.size()) : opt.max_epochs;
+  if (opt.prior != nullptr)
+    GATREC_EXPECTS(opt.prior->num_users() == nu && opt.prior->num_items() == ni, "prior shape differs from the model's");
   sampler_options sopt = opt.sampler;
   sopt.seed = mix64(opt.seed ^ 0x5A3Bull);
   const negative_sampler sampler(train, nu, ni, sopt);
@@ -180,11 +200,12 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
-  for (int epoch = 1; epoch <= opt.max_epochs; ++epoch) {
+  for (int epoch = 1; epoch <= max_epochs; ++epoch) {
+    if (replay) optimizer.set_lr(opt.lr_schedule[static_cast<std::size_t>(epoch - 1)]);
     sampler.sample(static_cast<std::uint64_t>(epoch), triples);
     zero_grad(params);
     const matrix<Scalar>& h = model.forward(run_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)});
-    const loss_value l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad);
+    const loss_value l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad, opt.prior);
     if (!std::isfinite(l.total))
       throw error("training diverged at epoch " + std::to_string(epoch) + ": loss is " + std::to_string(l.total));
     model.backward(grad);
@@ -198,10 +219,10 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     rec.cosine = l.cosine;
     rec.lr = optimizer.lr();
     bool is_best = false;
-    if (validate && (epoch % opt.eval_every == 0 || epoch == opt.max_epochs)) {
+    if (validate && (epoch % opt.eval_every == 0 || epoch == max_epochs)) {
       const matrix<Scalar>& he = model.forward(run_mode{});
-      rec.validation = validation_value(he, nu, train_items, validation, metric, opt.relevance_threshold);
-      if (epoch > opt.warmup_epochs || epoch == opt.max_epochs) {
+      rec.validation = validation_value(he, nu, train_items, validation, metric, opt.relevance_threshold, opt.prior);
+      if (epoch > opt.warmup_epochs || epoch == max_epochs) {
         optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
         is_best = stopper.update(rec.validation);
       }
@@ -214,7 +235,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
         }
       }
     } else if (!validate) {
-      if (epoch > opt.warmup_epochs) optimizer.set_lr(schedule.update(l.total, optimizer.lr()));
+      if (!replay && epoch > opt.warmup_epochs) optimizer.set_lr(schedule.update(l.total, optimizer.lr()));
       result.best_epoch = epoch;
     }
     rec.seconds = elapsed();
@@ -224,7 +245,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     if (log != nullptr) {
       const double per_epoch = rec.seconds / epoch;
       char line[256];
-      std::snprintf(line, sizeof line, "epoch %3d/%d  loss %.4f (bpr %.4f, cos %.4f)", epoch, opt.max_epochs, l.total,
+      std::snprintf(line, sizeof line, "epoch %3d/%d  loss %.4f (bpr %.4f, cos %.4f)", epoch, max_epochs, l.total,
                     l.bpr, l.cosine);
       std::string s = line;
       if (!std::isnan(rec.validation)) {
@@ -233,7 +254,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
         s += line;
       }
       std::snprintf(line, sizeof line, "  lr %.2e  %s  ETA <= %s", rec.lr, detail::format_duration(rec.seconds).c_str(),
-                    detail::format_duration(per_epoch * (opt.max_epochs - epoch)).c_str());
+                    detail::format_duration(per_epoch * (max_epochs - epoch)).c_str());
       *log << s << line << '\n' << std::flush;
     }
     if (validate && stopper.should_stop()) {
