@@ -14,6 +14,7 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "run_model.hpp"
+#include "tune.hpp"
 
 int main(int argc, char** argv) {
   using namespace movielens;
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
     std::ostream& log = std::cerr;
     const prepared_data p = prepare_data(o, log);
     const gatrec::matrix<float> features = load_features(o, p, log);
+    if (!o.tune.empty()) {
+      run_tuning(std::vector<std::string>(argv, argv + argc), o, p, features, log, std::cout);
+      return 0;
+    }
 
     std::vector<model_summary> models;
     for (const auto& name : o.models) {

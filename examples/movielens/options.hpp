@@ -68,6 +68,10 @@ struct options {
   std::string history;       // CSV of per-epoch training history
   std::string save_model, load_model;
   bool quiet = false;
+  // Tuning.
+  std::string tune;            // grid "name=v1,v2;name2=v3" over these same options
+  std::string tune_metric;     // default: --validation-metric
+  std::string tune_csv = "tune.csv";
 };
 
 inline const char* usage() {
@@ -113,6 +117,11 @@ Outputs:
   --history PATH          per-epoch training history as CSV
   --save-model PATH       trained GAT model file; --load-model PATH skips training
   --quiet                 no per-epoch progress lines
+Tuning (validation part only; the test part is never read):
+  --tune "a=1,2;b=x,y"    grid over these options (names without --), each model fitted on the fit part and
+                          scored on the validation part; prints each model's best setting
+  --tune-metric M         what "best" means (default: --validation-metric), e.g. paper:ndcg@10
+  --tune-csv PATH         every run's validation metrics (default tune.csv)
 )";
 }
 
@@ -215,6 +224,9 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--save-model") o.save_model = value();
     else if (flag == "--load-model") o.load_model = value();
     else if (flag == "--quiet") o.quiet = true;
+    else if (flag == "--tune") o.tune = value();
+    else if (flag == "--tune-metric") o.tune_metric = value();
+    else if (flag == "--tune-csv") o.tune_csv = value();
     else throw usage_error("unknown option '" + flag + "'");
   }
   // Cross-checks, so that a mistake fails before minutes of training.
