@@ -28,6 +28,7 @@ struct model_summary {
   std::string model;
   std::vector<model_run> runs;
   std::vector<gatrec::metric_table> paper, full;  // one per run (paper empty for implicit data)
+  std::vector<gatrec::metric_table> cold_start;   // the paper protocol on users with < 10 training ratings
 };
 
 inline void evaluate_run(const options& o, const prepared_data& p, const model_run& run, model_summary& s) {
@@ -36,6 +37,8 @@ inline void evaluate_run(const options& o, const prepared_data& p, const model_r
     ro.ks = o.ks;
     ro.relevance_threshold = o.like_threshold;
     s.paper.push_back(gatrec::evaluate_rated_only(run.lists, p.test, ro));
+    const auto cold = gatrec::cold_start_users(p.train, p.data.num_users(), 10);
+    if (!cold.empty()) s.cold_start.push_back(gatrec::evaluate_rated_only(run.lists, p.test, cold, ro));
   }
   if (o.protocol != "paper") {
     gatrec::full_ranking_options fo;
@@ -73,10 +76,16 @@ inline std::string cell(const mean_std& v, bool with_std) {
   return buf;
 }
 
+enum class table_kind { paper, cold_start, full };
+
+inline const std::vector<gatrec::metric_table>& tables_of(const model_summary& m, table_kind kind) {
+  return kind == table_kind::paper ? m.paper : kind == table_kind::cold_start ? m.cold_start : m.full;
+}
+
 inline void print_table(std::ostream& out, const std::string& title, const std::vector<model_summary>& models,
-                        const std::vector<std::string>& metrics, const std::vector<int>& ks, bool paper) {
+                        const std::vector<std::string>& metrics, const std::vector<int>& ks, table_kind kind) {
   bool any = false;
-  for (const auto& m : models) any = any || !(paper ? m.paper : m.full).empty();
+  for (const auto& m : models) any = any || !tables_of(m, kind).empty();
   if (!any) return;
   const bool with_std = models.front().runs.size() > 1;
   const int width = with_std ? 16 : 9;
@@ -91,7 +100,7 @@ inline void print_table(std::ostream& out, const std::string& title, const std::
     }
   out << "\n";
   for (const auto& m : models) {
-    const auto& tables = paper ? m.paper : m.full;
+    const auto& tables = tables_of(m, kind);
     if (tables.empty()) continue;
     std::snprintf(buf, sizeof buf, "%-10s", m.model.c_str());
     out << buf;
@@ -108,9 +117,13 @@ inline void print_summary(std::ostream& out, const options& o, const prepared_da
                           const std::vector<model_summary>& models) {
   const std::string seeds = std::to_string(models.front().runs.size()) + (models.front().runs.size() > 1 ? " seeds (mean±std)" : " seed");
   print_table(out, p.description + " — paper protocol (rated-only, PAPER.md), " + seeds, models,
-              {"precision", "recall", "ndcg", "map"}, o.ks, true);
+              {"precision", "recall", "ndcg", "map"}, o.ks, table_kind::paper);
+  if (!models.front().cold_start.empty())
+    print_table(out, p.description + " — paper protocol, cold-start users (< 10 training ratings: " +
+                         std::to_string(models.front().cold_start.front().num_users) + " with test ratings)",
+                models, {"precision", "recall", "ndcg", "map"}, o.ks, table_kind::cold_start);
   print_table(out, p.description + " — full ranking (all unrated items are candidates), " + seeds, models,
-              {"recall", "ndcg", "precision", "map", "hit", "mrr"}, o.ks, false);
+              {"recall", "ndcg", "precision", "map", "hit", "mrr"}, o.ks, table_kind::full);
   out << "\n";
   char buf[160];
   for (const auto& m : models) {
@@ -142,6 +155,10 @@ inline std::string summary_json(const options& o, const prepared_data& p, const 
   if (!m.paper.empty()) {
     protocol.add_raw("paper", metrics_json(m.paper, false));
     deviation.add_raw("paper", metrics_json(m.paper, true));
+  }
+  if (!m.cold_start.empty()) {
+    protocol.add_raw("paper_cold_start", metrics_json(m.cold_start, false));
+    deviation.add_raw("paper_cold_start", metrics_json(m.cold_start, true));
   }
   if (!m.full.empty()) {
     protocol.add_raw("full", metrics_json(m.full, false));
