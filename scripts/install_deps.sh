@@ -5,7 +5,8 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev python3; do
+# libcurl and nlohmann/json are for the optional gatrec::llm target (LLM and embedding servers).
+for pkg in cmake g++ make libeigen3-dev libgtest-dev libbenchmark-dev python3 libcurl4-openssl-dev nlohmann-json3-dev; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 # OpenMP comes with g++ (libgomp); nothing more is needed for it.
