@@ -5,8 +5,19 @@
 
 #include "gatrec/gat.hpp"
 
+#include "gatrec/cuda/blas.cuh"
 #include "gatrec/cuda/device.cuh"
+#include "gatrec/cuda/device_attention.cuh"
 #include "gatrec/cuda/device_buffer.cuh"
+#include "gatrec/cuda/device_gat_model.cuh"
+#include "gatrec/cuda/device_graph.cuh"
+#include "gatrec/cuda/device_matrix.cuh"
+#include "gatrec/cuda/device_parameter.cuh"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/library_handles.cuh"
 
+#include "dense.cuh"
 #include "elementwise.cuh"
+#include "gat_attention.cuh"
+#include "gat_attention_backward.cuh"
+#include "layer_norm.cuh"

@@ -263,7 +263,8 @@ struct emulated_buffers {
 
 template <class S>
 S keep(const emulated_buffers<S>& b, offset_t e, int h) {
-  return gatrec::dropout_keep_scale<S>(b.dropout_active, b.p, b.seed, b.step, e, b.heads, h);
+  return gatrec::dropout_keep_scale<S>(b.dropout_active, b.p, static_cast<S>(gatrec::dropout_scale(b.p)), b.seed,
+                                       b.step, e, b.heads, h);
 }
 
 // kernels::attention_forward_kernel
@@ -415,7 +416,7 @@ void emulate_backward_dst_kernel(emulated_buffers<S>& a, const csr_graph& g, con
   auto load_g = [&](index_t i, int h, int l) {
     if (a.concat) return W::load(a.dy.data() + i * HC + h * C, C, l);
     frag f = W::load(a.dy.data() + static_cast<std::int64_t>(i) * C, C, l);
-    for (int n = 0; n < N; ++n) f.v[n] = f.v[n] / static_cast<S>(H);
+    for (int n = 0; n < N; ++n) f.v[n] = f.v[n] * (S(1) / static_cast<S>(H));
     return f;
   };
   for (std::int64_t warp = 0; warp < s.active_warps(); ++warp) {
@@ -549,7 +550,7 @@ void emulate_backward_src_kernel(emulated_buffers<S>& a, const csr_graph& g, con
   auto load_g = [&](index_t i, int h, int l) {
     if (a.concat) return W::load(a.dy.data() + i * HC + h * C, C, l);
     frag f = W::load(a.dy.data() + static_cast<std::int64_t>(i) * C, C, l);
-    for (int n = 0; n < N; ++n) f.v[n] = f.v[n] / static_cast<S>(H);
+    for (int n = 0; n < N; ++n) f.v[n] = f.v[n] * (S(1) / static_cast<S>(H));
     return f;
   };
   for (std::int64_t warp = 0; warp < s.active_warps(); ++warp) {

@@ -169,15 +169,20 @@ GATREC_HOST_DEVICE Scalar partial_dot(const Scalar (&x)[N], const Scalar (&y)[N]
 // ------------------------------------------------------------------------------------------------
 // Attention dropout
 
-/// kappa_e^h: 0 or 1/(1-p) in training with p > 0, else 1. The same counter-based draw as
-/// attention_layer::keep_scale (uniform01(seed, step, e * heads + h)), so masks agree everywhere.
+/// The factor kept edges are scaled by, 1/(1-p), computed once on the host as
+/// attention_layer::keep_scale does (the device then never divides in double).
+inline double dropout_scale(double p) { return 1.0 / (1.0 - p); }
+
+/// kappa_e^h: 0 or `scale` = dropout_scale(p) in training with p > 0, else 1. The same
+/// counter-based draw as attention_layer::keep_scale (uniform01(seed, step, e * heads + h)), so
+/// masks agree everywhere.
 template <class Scalar>
-GATREC_HOST_DEVICE Scalar dropout_keep_scale(bool active, double p, std::uint64_t seed, std::uint64_t step,
-                                             offset_t e, int heads, int h) {
+GATREC_HOST_DEVICE Scalar dropout_keep_scale(bool active, double p, Scalar scale, std::uint64_t seed,
+                                             std::uint64_t step, offset_t e, int heads, int h) {
   if (!active) return Scalar(1);
   const double u = uniform01(seed, step, static_cast<std::uint64_t>(e) * static_cast<std::uint64_t>(heads) +
                                              static_cast<std::uint64_t>(h));
-  return u < p ? Scalar(0) : static_cast<Scalar>(1.0 / (1.0 - p));
+  return u < p ? Scalar(0) : scale;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,0 +1,241 @@
+#pragma once
+
+/// @file
+/// @brief The encoder on the device: gatrec::gat_block<float> (attention -> LayerNorm -> LeakyReLU
+/// -> + residual) and gatrec::gat_model<float> (the stack), uploaded from host models, with the
+/// same forward and manual backward (docs/math.md section 4).
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+#include <vector>
+
+#include "gatrec/core/error.hpp"
+#include "gatrec/core/random.hpp"
+#include "gatrec/cuda/blas.cuh"
+#include "gatrec/cuda/device_attention.cuh"
+#include "gatrec/cuda/device_graph.cuh"
+#include "gatrec/cuda/device_matrix.cuh"
+#include "gatrec/cuda/device_parameter.cuh"
+#include "gatrec/cuda/library_handles.cuh"
+#include "gatrec/nn/gat_block.hpp"
+#include "gatrec/nn/gat_model.hpp"
+
+#include "dense.cuh"
+#include "layer_norm.cuh"
+
+namespace gatrec::cuda {
+
+/// One block: h = LReLU(LayerNorm(attention(x))) + R(x), R the identity or a linear projection.
+class device_gat_block {
+ public:
+  struct context {
+    device_gat_layer::context gat;
+    device_gatv2_layer::context gatv2;
+    const device_matrix* x = nullptr;
+    device_matrix attention_out;  // (N, out)
+    device_matrix pre_activation; // (N, out) LayerNorm output (or the attention output without norm)
+    device_matrix x_hat;          // (N, out)
+    device_matrix inv_std;        // (N, 1)
+    device_matrix residual;       // (N, out) projected residual
+    device_matrix grad, grad_xhat, grad_in;  // backward workspace (N, out)
+    ones_vector ones;
+  };
+
+  device_gat_block() = default;
+
+  /// Uploads a host block (options and parameter values).
+  explicit device_gat_block(gat_block<float>& host, cudaStream_t stream = nullptr) : opt_(host.options()) {
+    if (opt_.form == attention_form::gat)
+      gat_ = device_gat_layer(host.gat(), stream);
+    else
+      gatv2_ = device_gatv2_layer(host.gatv2(), stream);
+    if (opt_.layer_norm) {
+      gamma_ = device_parameter(host.norm().gamma(), stream);
+      beta_ = device_parameter(host.norm().beta(), stream);
+    }
+    projected_ = host.has_projected_residual();
+    if (projected_) {
+      residual_weight_ = device_parameter(host.residual().weight(), stream);
+      if (host.residual().has_bias()) residual_bias_ = device_parameter(host.residual().bias(), stream);
+      residual_has_bias_ = host.residual().has_bias();
+    }
+  }
+
+  int in_dim() const { return opt_.attention.in_dim; }
+  int out_dim() const {
+    return opt_.attention.concat ? opt_.attention.heads * opt_.attention.head_dim : opt_.attention.head_dim;
+  }
+  const block_options& options() const { return opt_; }
+
+  void forward(cublas_handle& blas, const device_graph& graph, const device_matrix& x, device_matrix& y, context& ctx,
+               const run_mode& mode = {}, cudaStream_t stream = nullptr) const {
+    ctx.x = &x;
+    if (opt_.form == attention_form::gat)
+      gat_.forward(blas, graph, x, ctx.attention_out, ctx.gat, mode, stream);
+    else
+      gatv2_.forward(blas, graph, x, ctx.attention_out, ctx.gatv2, mode, stream);
+    const std::int64_t n = ctx.attention_out.rows();
+    const int w = out_dim();
+    ctx.pre_activation.resize(n, w);
+    y.resize(n, w);
+    const float* residual = nullptr;
+    if (opt_.residual) {
+      if (projected_) {
+        blas.set_stream(stream);
+        matmul(blas, x, residual_weight_.value, ctx.residual);
+        if (residual_has_bias_) add_row_bias(ctx.residual.data(), residual_bias_.value.data(), n, w, stream);
+        residual = ctx.residual.data();
+      } else {
+        residual = x.data();
+      }
+    }
+    if (opt_.layer_norm) {
+      ctx.x_hat.resize(n, w);
+      ctx.inv_std.resize(n, 1);
+    }
+    norm_activation_forward(ctx.attention_out.data(), opt_.layer_norm ? gamma_.value.data() : nullptr,
+                            opt_.layer_norm ? beta_.value.data() : nullptr, residual, y.data(),
+                            opt_.layer_norm ? ctx.x_hat.data() : nullptr, ctx.pre_activation.data(),
+                            opt_.layer_norm ? ctx.inv_std.data() : nullptr, n, w, opt_.layer_norm, 1e-5f,
+                            static_cast<float>(opt_.activation_slope), stream);
+  }
+
+  /// Adds parameter gradients; adds dL/dx into *dx when given (sized like x).
+  void backward(cublas_handle& blas, context& ctx, const device_matrix& dy, device_matrix* dx,
+                cudaStream_t stream = nullptr) {
+    GATREC_EXPECTS(ctx.x != nullptr, "backward called before forward");
+    const device_matrix& x = *ctx.x;
+    const std::int64_t n = dy.rows();
+    const int w = out_dim();
+    expect_shape(dy, ctx.pre_activation.rows(), w, "dy");
+    blas.set_stream(stream);
+    if (opt_.residual && dx != nullptr && !projected_) add(dy.data(), dx->data(), dy.size(), stream);
+    if (opt_.residual && projected_) {
+      accumulate_at_b(blas, x, dy, residual_weight_.grad);
+      if (residual_has_bias_) accumulate_column_sums(blas, ctx.ones, dy, residual_bias_.grad.data(), stream);
+      if (dx != nullptr) accumulate_a_bt(blas, dy, residual_weight_.value, *dx);
+    }
+    ctx.grad_in.resize(n, w);
+    if (opt_.layer_norm) {
+      ctx.grad.resize(n, w);
+      ctx.grad_xhat.resize(n, w);
+    }
+    norm_activation_backward(dy.data(), ctx.pre_activation.data(), opt_.layer_norm ? ctx.x_hat.data() : nullptr,
+                             opt_.layer_norm ? ctx.inv_std.data() : nullptr,
+                             opt_.layer_norm ? gamma_.value.data() : nullptr,
+                             opt_.layer_norm ? ctx.grad.data() : nullptr,
+                             opt_.layer_norm ? ctx.grad_xhat.data() : nullptr, ctx.grad_in.data(), n, w,
+                             opt_.layer_norm, static_cast<float>(opt_.activation_slope), stream);
+    if (opt_.layer_norm) {
+      accumulate_column_sums(blas, ctx.ones, ctx.grad_xhat, gamma_.grad.data(), stream);
+      accumulate_column_sums(blas, ctx.ones, ctx.grad, beta_.grad.data(), stream);
+    }
+    if (opt_.form == attention_form::gat)
+      gat_.backward(blas, ctx.gat, ctx.grad_in, dx, stream);
+    else
+      gatv2_.backward(blas, ctx.gatv2, ctx.grad_in, dx, stream);
+  }
+
+  /// The host block's order (gat_block::collect).
+  void collect(device_parameter_list& out) {
+    if (opt_.form == attention_form::gat)
+      gat_.collect(out);
+    else
+      gatv2_.collect(out);
+    if (opt_.layer_norm) {
+      out.push_back(&gamma_);
+      out.push_back(&beta_);
+    }
+    if (projected_) {
+      out.push_back(&residual_weight_);
+      if (residual_has_bias_) out.push_back(&residual_bias_);
+    }
+  }
+
+  /// The attention weights (E, H) of the last forward through ctx (set ctx.gat/gatv2.store_attention).
+  const device_matrix& attention_weights(const context& ctx) const {
+    return opt_.form == attention_form::gat ? ctx.gat.alpha : ctx.gatv2.alpha;
+  }
+
+  device_gat_layer& gat() { return gat_; }
+  device_gatv2_layer& gatv2() { return gatv2_; }
+
+ private:
+  block_options opt_;
+  device_gat_layer gat_;
+  device_gatv2_layer gatv2_;
+  device_parameter gamma_, beta_, residual_weight_, residual_bias_;
+  bool projected_ = false;
+  bool residual_has_bias_ = false;
+};
+
+/// The encoder stack on the device: h = block_L(... block_1(x)).
+class device_gat_model {
+ public:
+  struct context {
+    std::vector<device_gat_block::context> blocks;
+    std::vector<device_matrix> outputs;  // output of each block; the last is the embedding
+    std::vector<device_matrix> grads;    // backward workspace
+  };
+
+  device_gat_model() = default;
+
+  /// Uploads a host model.
+  explicit device_gat_model(gat_model<float>& host, cudaStream_t stream = nullptr) : opt_(host.options()) {
+    for (std::size_t l = 0; l < host.num_layers(); ++l) blocks_.emplace_back(host.block(l), stream);
+  }
+
+  const gat_model_options& options() const { return opt_; }
+  int out_dim() const { return blocks_.back().out_dim(); }
+  std::size_t num_layers() const { return blocks_.size(); }
+
+  /// Runs every block; returns the embeddings (N, out_dim), owned by ctx.
+  const device_matrix& forward(cublas_handle& blas, const device_graph& graph, const device_matrix& x, context& ctx,
+                               const run_mode& mode = {}, cudaStream_t stream = nullptr) const {
+    GATREC_EXPECTS(!blocks_.empty(), "an empty model");
+    ctx.blocks.resize(blocks_.size());
+    ctx.outputs.resize(blocks_.size());
+    const device_matrix* in = &x;
+    for (std::size_t l = 0; l < blocks_.size(); ++l) {
+      run_mode m = mode;
+      m.seed = mix64(mode.seed ^ (0x1000u + l));  // the host model's per-layer dropout stream
+      blocks_[l].forward(blas, graph, *in, ctx.outputs[l], ctx.blocks[l], m, stream);
+      in = &ctx.outputs[l];
+    }
+    return ctx.outputs.back();
+  }
+
+  /// Adds every parameter gradient; adds dL/dx into *dx when given (sized like x).
+  void backward(cublas_handle& blas, context& ctx, const device_matrix& d_out, device_matrix* dx,
+                cudaStream_t stream = nullptr) {
+    GATREC_EXPECTS(ctx.blocks.size() == blocks_.size(), "backward called before forward");
+    ctx.grads.resize(blocks_.size());
+    const device_matrix* g = &d_out;
+    for (std::size_t l = blocks_.size(); l-- > 0;) {
+      device_matrix* d_in = dx;
+      if (l > 0) {
+        ctx.grads[l - 1].resize(ctx.outputs[l - 1].rows(), ctx.outputs[l - 1].cols());
+        ctx.grads[l - 1].set_zero(stream);
+        d_in = &ctx.grads[l - 1];
+      }
+      blocks_[l].backward(blas, ctx.blocks[l], *g, d_in, stream);
+      if (l > 0) g = &ctx.grads[l - 1];
+    }
+  }
+
+  /// Every parameter, in the host model's order.
+  device_parameter_list parameters() {
+    device_parameter_list out;
+    for (auto& b : blocks_) b.collect(out);
+    return out;
+  }
+
+  device_gat_block& block(std::size_t l) { return blocks_[l]; }
+
+ private:
+  gat_model_options opt_;
+  std::vector<device_gat_block> blocks_;
+};
+
+}  // namespace gatrec::cuda

@@ -1,0 +1,505 @@
+#pragma once
+
+/// @file
+/// @brief Backward of the fused attention (GAT and GATv2 forms): two passes, no floating-point
+/// atomics, bit-identical results run to run.
+///
+/// Pass 1 walks destinations (chunks of in-edges). Per edge it recomputes the logit, the weight
+/// alpha = exp(l - lse) and dalpha = kappa <g_i, z_j>, then dl = alpha (dalpha - <g_i, o_i>)
+/// (softmax backward with the sum over the edges replaced by <g_i, o_i>, which is equal), and the
+/// LeakyReLU backward; it writes per-edge gradients (E x H: GAT delta, GATv2 dl), the
+/// destination-owned gradients (GAT dd_i, GATv2 dt_i), and accumulates parameter gradients (GAT
+/// dM, GATv2 da and dW_e) in registers of the warp, whose head is fixed.
+/// Pass 2 walks sources through the transposed CSR (chunks of out-edge slots): dz_j, and for GAT
+/// the source score gradient ds_j and the final dz_j = acc + ds_j a_src + dd_j a_dst.
+/// Split nodes write partials to slots; merge kernels add them in slot order. Per-warp parameter
+/// partials are added in warp order by `reduce_warp_partials_kernel`.
+///
+/// Memory traffic per edge and head (GATv2): pass 1 reads the source index, the feature and z_j^h
+/// (4C B) and writes dl (4 B); pass 2 reads the edge id, the destination, the feature, dl, the
+/// destination's lse, t_i^h and g_i^h (8C B). Per node and head: t, g, o (pass 1), z (pass 2) and
+/// the two outputs dt, dz.
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "gat_attention.cuh"
+
+namespace gatrec::cuda {
+
+/// Inputs, outputs and workspace of the fused backward (both passes). Shapes as in the forward.
+struct attention_backward_args {
+  int heads = 1;
+  int width = 0;
+  bool concat = true;
+  float grad_scale = 1.0f;           ///< 1 (concat) or 1/H (mean): g_i^h = grad_scale dy_i
+  int edge_dim = 0;
+  float slope = 0.2f;
+  dropout_view dropout;
+  // Forward values.
+  const float* z = nullptr;          ///< (N, HC)
+  const float* z_dst = nullptr;      ///< (N, HC) GATv2
+  const float* score_src = nullptr;  ///< (N, H) GAT
+  const float* score_dst = nullptr;  ///< (N, H) GAT
+  const float* att = nullptr;        ///< (H, C) GATv2 a; GAT a_src
+  const float* att_dst = nullptr;    ///< (H, C) GAT a_dst
+  const float* edge_weight = nullptr;///< GATv2 W_e (D, HC); GAT M (D, H)
+  const float* o = nullptr;          ///< (N, HC) per-head aggregate from the forward
+  const float* lse = nullptr;        ///< (N, H)
+  const float* dy = nullptr;         ///< (N, concat ? HC : C) output gradient
+  // Outputs.
+  float* dl = nullptr;               ///< (E, H) GAT: delta = dL/du; GATv2: dL/dl
+  float* dz = nullptr;               ///< (N, HC) dL/dz (pass 2)
+  float* dz_dst = nullptr;           ///< (N, HC) GATv2 dL/dt (pass 1)
+  float* d_score_src = nullptr;      ///< (N, H) GAT dL/ds (pass 2)
+  float* d_score_dst = nullptr;      ///< (N, H) GAT dL/dd (pass 1)
+  float* warp_partial = nullptr;     ///< (active warps, partial_width) pass-1 parameter partials
+  // Workspace for split nodes (sized for the larger of the two chunk lists).
+  float* part_vec = nullptr;         ///< (slots, H, C)
+  float* part_scalar = nullptr;      ///< (slots, H)
+};
+
+/// Values per warp in the pass-1 parameter partials: GATv2 (1 + D) C (da, then dW_e per feature);
+/// GAT D (dM).
+inline int backward_partial_width(attention_form form, int width, int edge_dim) {
+  return form == attention_form::gatv2 ? (1 + edge_dim) * width : edge_dim;
+}
+
+namespace kernels {
+
+/// g_i^h on this lane's columns: the slice of dy (concat) or dy / H (mean, as dy * (1/H): no
+/// division on the per-edge path).
+template <class L>
+__device__ __forceinline__ void load_output_grad(const attention_backward_args& a, index_t i, int h, int rank,
+                                                 float (&g)[L::values]) {
+  const int C = a.width, H = a.heads;
+  if (a.concat) {
+    load_fragment<L>(a.dy + static_cast<std::int64_t>(i) * H * C + static_cast<std::int64_t>(h) * C, C, rank, g);
+  } else {
+    load_fragment<L>(a.dy + static_cast<std::int64_t>(i) * C, C, rank, g);
+#pragma unroll
+    for (int n = 0; n < L::values; ++n) g[n] = g[n] * a.grad_scale;
+  }
+}
+
+/// Pass 1 over destinations.
+template <attention_form Form, class L>
+__global__ void __launch_bounds__(attention_block_threads, 2)
+    attention_backward_dst_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
+  constexpr int N = L::values, P = L::groups;
+  const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
+  const int H = a.heads, C = a.width, D = a.edge_dim;
+  if (warp >= warps_per_head * H) return;
+  const int h = static_cast<int>(warp % H);
+  const int lane = threadIdx.x & 31, rank = lane % L::group, q = lane / L::group;
+  const std::int64_t HC = static_cast<std::int64_t>(H) * C;
+  const float slope = a.slope;
+
+  float att[N];
+  float we[max_fused_edge_dim][N];
+  float m[max_fused_edge_dim];
+  // Parameter gradients of head h, accumulated over all the warp's edges.
+  float da[N];
+  float dwe[max_fused_edge_dim][N];
+  float dm[max_fused_edge_dim];
+  zero_fragment(da);
+#pragma unroll
+  for (int k = 0; k < max_fused_edge_dim; ++k) {
+    zero_fragment(dwe[k]);
+    dm[k] = 0.f;
+  }
+  if constexpr (Form == attention_form::gatv2) {
+    load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) {
+      if (k < D)
+        load_fragment<L>(a.edge_weight + k * HC + static_cast<std::int64_t>(h) * C, C, rank, we[k]);
+      else
+        zero_fragment(we[k]);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) m[k] = k < D ? a.edge_weight[k * H + h] : 0.f;
+  }
+
+  for (std::int64_t c = warp / H; c < ch.num_chunks; c += warps_per_head) {
+    const index_t i = ch.node[c];
+    const offset_t e_begin = ch.begin[c], e_end = ch.end[c];
+    const std::int64_t slot = ch.slot[c];
+    float gi[N], oi[N], t[N];
+    load_output_grad<L>(a, i, h, rank, gi);
+    load_fragment<L>(a.o + i * HC + static_cast<std::int64_t>(h) * C, C, rank, oi);
+    float d_i = 0.f;
+    if constexpr (Form == attention_form::gatv2)
+      load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t);
+    else
+      d_i = a.score_dst[static_cast<std::int64_t>(i) * H + h];
+    const float weighted = group_sum<L::group>(partial_dot(gi, oi));  // sum_e alpha_e dalpha_e = <g_i, o_i>
+    const float lse = a.lse[static_cast<std::int64_t>(i) * H + h];
+
+    float dt[N];
+    zero_fragment(dt);
+    float dd = 0.f;
+    for (offset_t base = e_begin; base < e_end; base += P) {
+      const offset_t e = base + q;
+      const bool active = e < e_end;
+      float zf[N];
+      float pe[N];
+      float logit = 0.f, gz = 0.f, u = 0.f;
+      const float* r = g.edge_features + (active ? e : e_begin) * g.feature_stride;
+      if (active) {
+        const index_t j = g.in_sources[e];
+        load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
+        gz = partial_dot(gi, zf);
+        if constexpr (Form == attention_form::gatv2) {
+          gatv2_edge_term(r, D, we, pe);
+          logit = gatv2_partial_logit(zf, t, pe, att, slope);
+        } else {
+          u = gat_edge_score(a.score_src[static_cast<std::int64_t>(j) * H + h], d_i, r, D, m);
+          logit = leaky_relu(u, slope);
+        }
+      } else {
+        zero_fragment(zf);
+        zero_fragment(pe);
+      }
+      if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
+      gz = group_sum<L::group>(gz);
+      if (active) {
+        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed, a.dropout.step, e, H, h);
+        const float alpha = softmax_weight(logit, lse);
+        const float dlv = softmax_logit_grad(alpha, kappa * gz, weighted);
+        if constexpr (Form == attention_form::gatv2) {
+          gatv2_destination_grad(zf, t, pe, att, slope, dlv, r, D, dt, da, dwe);
+          if (rank == 0) a.dl[e * H + h] = dlv;
+        } else {
+          const float delta = gat_score_grad(dlv, u, slope);
+          dd += delta;
+          gat_edge_weight_grad(delta, r, D, dm);
+          if (rank == 0) a.dl[e * H + h] = delta;
+        }
+      }
+    }
+    if constexpr (Form == attention_form::gatv2) {
+      sum_over_groups<L::group>(dt);
+      if (lane < L::group) {
+        float* out = slot < 0 ? a.dz_dst + i * HC + static_cast<std::int64_t>(h) * C : a.part_vec + (slot * H + h) * C;
+        store_fragment<L>(out, C, rank, dt);
+      }
+    } else {
+      dd = sum_over_groups<L::group>(dd);
+      if (lane == 0) {
+        if (slot < 0)
+          a.d_score_dst[static_cast<std::int64_t>(i) * H + h] = dd;
+        else
+          a.part_scalar[slot * H + h] = dd;
+      }
+    }
+  }
+
+  // This warp's parameter partials (every group holds a share: add them first).
+  if constexpr (Form == attention_form::gatv2) {
+    sum_over_groups<L::group>(da);
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) sum_over_groups<L::group>(dwe[k]);
+    if (lane < L::group) {
+      float* row = a.warp_partial + warp * (1 + D) * C;
+      store_fragment<L>(row, C, rank, da);
+#pragma unroll
+      for (int k = 0; k < max_fused_edge_dim; ++k)
+        if (k < D) store_fragment<L>(row + (1 + k) * C, C, rank, dwe[k]);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) dm[k] = sum_over_groups<L::group>(dm[k]);
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k)
+      if (lane == 0 && k < D) a.warp_partial[warp * D + k] = dm[k];
+  }
+}
+
+/// Pass 2 over sources (transposed CSR).
+template <attention_form Form, class L>
+__global__ void __launch_bounds__(attention_block_threads, 2)
+    attention_backward_src_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
+  constexpr int N = L::values, P = L::groups;
+  const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
+  const int H = a.heads, C = a.width, D = a.edge_dim;
+  if (warp >= warps_per_head * H) return;
+  const int h = static_cast<int>(warp % H);
+  const int lane = threadIdx.x & 31, rank = lane % L::group, q = lane / L::group;
+  const std::int64_t HC = static_cast<std::int64_t>(H) * C;
+  const float slope = a.slope;
+
+  float att[N];  // GATv2: a; GAT: a_src
+  float att_dst[N];
+  float we[max_fused_edge_dim][N];
+  float m[max_fused_edge_dim];
+  load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
+  if constexpr (Form == attention_form::gatv2) {
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) {
+      if (k < D)
+        load_fragment<L>(a.edge_weight + k * HC + static_cast<std::int64_t>(h) * C, C, rank, we[k]);
+      else
+        zero_fragment(we[k]);
+    }
+  } else {
+    load_fragment<L>(a.att_dst + static_cast<std::int64_t>(h) * C, C, rank, att_dst);
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) m[k] = k < D ? a.edge_weight[k * H + h] : 0.f;
+  }
+
+  for (std::int64_t c = warp / H; c < ch.num_chunks; c += warps_per_head) {
+    const index_t j = ch.node[c];
+    const offset_t k_begin = ch.begin[c], k_end = ch.end[c];
+    const std::int64_t slot = ch.slot[c];
+    float zj[N];
+    float s_j = 0.f;
+    if constexpr (Form == attention_form::gatv2)
+      load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zj);
+    else
+      s_j = a.score_src[static_cast<std::int64_t>(j) * H + h];
+    float acc[N];
+    zero_fragment(acc);
+    float ds = 0.f;
+    for (offset_t base = k_begin; base < k_end; base += P) {
+      const offset_t k = base + q;
+      const bool active = k < k_end;
+      float gi[N], t[N], pe[N];
+      float logit = 0.f, lse = 0.f, dlv = 0.f;
+      offset_t e = 0;
+      if (active) {
+        e = g.out_edge_ids[k];
+        const index_t i = g.in_destinations[e];
+        const float* r = g.edge_features + e * g.feature_stride;
+        load_output_grad<L>(a, i, h, rank, gi);
+        lse = a.lse[static_cast<std::int64_t>(i) * H + h];
+        dlv = a.dl[e * H + h];
+        if constexpr (Form == attention_form::gatv2) {
+          load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t);
+          gatv2_edge_term(r, D, we, pe);
+          logit = gatv2_partial_logit(zj, t, pe, att, slope);
+        } else {
+          logit = leaky_relu(gat_edge_score(s_j, a.score_dst[static_cast<std::int64_t>(i) * H + h], r, D, m), slope);
+        }
+      } else {
+        zero_fragment(gi);
+        zero_fragment(t);
+        zero_fragment(pe);
+      }
+      if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
+      if (active) {
+        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed, a.dropout.step, e, H, h);
+        const float w = kappa * softmax_weight(logit, lse);
+        if constexpr (Form == attention_form::gatv2) {
+          gatv2_source_grad(zj, t, pe, att, slope, w, gi, dlv, acc);
+        } else {
+          softmax_accumulate(acc, 1.f, w, gi);
+          ds += dlv;
+        }
+      }
+    }
+    sum_over_groups<L::group>(acc);
+    if constexpr (Form == attention_form::gat) ds = sum_over_groups<L::group>(ds);
+    if (slot < 0) {
+      if constexpr (Form == attention_form::gat) {
+        const float dd = a.d_score_dst[static_cast<std::int64_t>(j) * H + h];
+#pragma unroll
+        for (int n = 0; n < N; ++n) acc[n] += ds * att[n] + dd * att_dst[n];
+        if (lane == 0) a.d_score_src[static_cast<std::int64_t>(j) * H + h] = ds;
+      }
+      if (lane < L::group) store_fragment<L>(a.dz + j * HC + static_cast<std::int64_t>(h) * C, C, rank, acc);
+    } else {
+      if (lane < L::group) store_fragment<L>(a.part_vec + (slot * H + h) * C, C, rank, acc);
+      if (Form == attention_form::gat && lane == 0) a.part_scalar[slot * H + h] = ds;
+    }
+  }
+}
+
+/// Adds the partials of split nodes in slot order. Pass 1 (`source_side` false): GATv2 dt into
+/// dz_dst, GAT dd into d_score_dst. Pass 2: dz (GAT: plus ds a_src + dd a_dst, and ds).
+template <attention_form Form>
+__global__ void __launch_bounds__(attention_block_threads, 2)
+    attention_backward_merge_kernel(attention_backward_args a, chunk_view ch, bool source_side) {
+  const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
+  const int H = a.heads, C = a.width;
+  const std::int64_t HC = static_cast<std::int64_t>(H) * C;
+  if (warp >= ch.num_splits * H) return;
+  const std::int64_t k = warp / H;
+  const int h = static_cast<int>(warp % H);
+  const int lane = threadIdx.x & 31;
+  const index_t v = ch.split_nodes[k];
+  const std::int64_t s_begin = ch.split_slot_begin[k], s_end = ch.split_slot_begin[k + 1];
+  const bool scalar = Form == attention_form::gat;
+  float total_scalar = 0.f;
+  if (scalar)
+    for (std::int64_t s = s_begin; s < s_end; ++s) total_scalar += a.part_scalar[s * H + h];
+  if (!source_side) {
+    if constexpr (Form == attention_form::gatv2) {
+      for (int col = lane; col < C; col += 32) {
+        float sum = 0.f;
+        for (std::int64_t s = s_begin; s < s_end; ++s) sum += a.part_vec[(s * H + h) * C + col];
+        a.dz_dst[v * HC + static_cast<std::int64_t>(h) * C + col] = sum;
+      }
+    } else if (lane == 0) {
+      a.d_score_dst[static_cast<std::int64_t>(v) * H + h] = total_scalar;
+    }
+    return;
+  }
+  const float dd = scalar ? a.d_score_dst[static_cast<std::int64_t>(v) * H + h] : 0.f;
+  for (int col = lane; col < C; col += 32) {
+    float sum = 0.f;
+    for (std::int64_t s = s_begin; s < s_end; ++s) sum += a.part_vec[(s * H + h) * C + col];
+    if (scalar) sum += total_scalar * a.att[h * C + col] + dd * a.att_dst[h * C + col];
+    a.dz[v * HC + static_cast<std::int64_t>(h) * C + col] = sum;
+  }
+  if (scalar && lane == 0) a.d_score_src[static_cast<std::int64_t>(v) * H + h] = total_scalar;
+}
+
+/// out[h, m] += sum over active warps w with w % H == h, in increasing w, of partial[w, m].
+/// One thread per (h, m).
+__global__ void reduce_warp_partials_kernel(const float* __restrict__ partial, std::int64_t warps_per_head, int heads,
+                                            int width, float* __restrict__ out) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= heads * width) return;
+  const int h = k / width, m = k % width;
+  float sum = 0.f;
+  for (std::int64_t w = h; w < warps_per_head * heads; w += heads) sum += partial[w * width + m];
+  out[k] = sum;
+}
+
+/// GATv2: att.grad[h, c] += reduced[h, c]; W_e.grad[k, hC + c] += reduced[h, (1 + k) C + c].
+__global__ void add_gatv2_parameter_grads_kernel(const float* __restrict__ reduced, int heads, int width, int edge_dim,
+                                                 float* __restrict__ att_grad, float* __restrict__ weight_edge_grad) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  const int per_head = (1 + edge_dim) * width;
+  if (k >= heads * per_head) return;
+  const int h = k / per_head, m = k % per_head;
+  const int part = m / width, c = m % width;
+  if (part == 0)
+    att_grad[h * width + c] += reduced[k];
+  else
+    weight_edge_grad[static_cast<std::int64_t>(part - 1) * heads * width + h * width + c] += reduced[k];
+}
+
+/// GAT: from dM (reduced as (H, D)): W_e.grad[k, hC + c] += dM[k, h] a_edge[h, c] and
+/// a_edge.grad[h, c] += sum_k dM[k, h] W_e[k, hC + c]. One thread per (h, c).
+__global__ void add_gat_edge_parameter_grads_kernel(const float* __restrict__ dm, const float* __restrict__ weight_edge,
+                                                    const float* __restrict__ att_edge, int heads, int width,
+                                                    int edge_dim, float* __restrict__ weight_edge_grad,
+                                                    float* __restrict__ att_edge_grad) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= heads * width) return;
+  const int h = k / width;
+  const std::int64_t HC = static_cast<std::int64_t>(heads) * width;
+  float sum = 0.f;
+  for (int d = 0; d < edge_dim; ++d) {
+    const float g = dm[h * edge_dim + d];
+    weight_edge_grad[d * HC + k] += g * att_edge[k];
+    sum += g * weight_edge[d * HC + k];
+  }
+  att_edge_grad[k] += sum;
+}
+
+}  // namespace kernels
+
+/// Pass-1 parameter partials the backward needs room for (floats).
+inline std::int64_t backward_partial_size(attention_form form, const chunk_view& in_chunks, int heads, int width,
+                                          int edge_dim) {
+  return attention_schedule(in_chunks, heads).active_warps() * backward_partial_width(form, width, edge_dim);
+}
+
+/// Both backward passes and the split-node merges. Parameter partials are left in
+/// a.warp_partial; `reduce_attention_partials` turns them into gradients.
+/// @throw logic_error on bad shapes or missing buffers; cuda_error when a launch fails
+template <attention_form Form>
+void attention_backward(const attention_backward_args& a, const graph_view& g, const chunk_view& in_chunks,
+                        const chunk_view& out_chunks, cudaStream_t stream = nullptr) {
+  check_attention_shapes(g, in_chunks, a.heads, a.width, a.edge_dim);
+  GATREC_EXPECTS(out_chunks.num_chunks >= g.num_nodes, "the out-edge chunk list does not cover the graph");
+  GATREC_EXPECTS(a.z && a.o && a.lse && a.dy && a.dl && a.dz && a.att, "missing backward buffers");
+  GATREC_EXPECTS(a.edge_dim == 0 || a.edge_weight != nullptr, "edge features need edge weights");
+  GATREC_EXPECTS(std::max(in_chunks.num_slots, out_chunks.num_slots) == 0 ||
+                     (a.part_vec != nullptr && (Form == attention_form::gatv2 || a.part_scalar != nullptr)),
+                 "split nodes need the partial workspace");
+  if constexpr (Form == attention_form::gatv2)
+    GATREC_EXPECTS(a.z_dst && a.dz_dst, "GATv2 backward needs z_dst and dz_dst");
+  else
+    GATREC_EXPECTS(a.score_src && a.score_dst && a.att_dst && a.d_score_src && a.d_score_dst,
+                   "GAT backward needs the node scores and their gradients");
+  GATREC_EXPECTS(backward_partial_width(Form, a.width, a.edge_dim) == 0 || a.warp_partial != nullptr,
+                 "missing the parameter-partial buffer");
+  if (g.num_nodes == 0) return;
+  const bool aligned = detail::aligned16({a.z, a.z_dst, a.att, a.att_dst, a.edge_weight, a.o, a.dy, a.dz, a.dz_dst,
+                                          a.part_vec, a.warp_partial});
+  const warp_schedule s1 = attention_schedule(in_chunks, a.heads);
+  const warp_schedule s2 = attention_schedule(out_chunks, a.heads);
+  detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
+    using L = decltype(layout);
+    kernels::attention_backward_dst_kernel<Form, L>
+        <<<static_cast<unsigned>(s1.blocks), kernels::attention_block_threads, 0, stream>>>(a, g, in_chunks,
+                                                                                           s1.warps_per_head);
+    GATREC_CUDA_CHECK_LAST();
+  });
+  if (in_chunks.num_splits > 0) {
+    kernels::attention_backward_merge_kernel<Form><<<detail::warp_grid_size(in_chunks.num_splits * a.heads),
+                                                     kernels::attention_block_threads, 0, stream>>>(a, in_chunks, false);
+    GATREC_CUDA_CHECK_LAST();
+  }
+  detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
+    using L = decltype(layout);
+    kernels::attention_backward_src_kernel<Form, L>
+        <<<static_cast<unsigned>(s2.blocks), kernels::attention_block_threads, 0, stream>>>(a, g, out_chunks,
+                                                                                           s2.warps_per_head);
+    GATREC_CUDA_CHECK_LAST();
+  });
+  if (out_chunks.num_splits > 0) {
+    kernels::attention_backward_merge_kernel<Form><<<detail::warp_grid_size(out_chunks.num_splits * a.heads),
+                                                     kernels::attention_block_threads, 0, stream>>>(a, out_chunks, true);
+    GATREC_CUDA_CHECK_LAST();
+  }
+}
+
+/// Reduces the pass-1 partials (fixed warp order) into `reduced` (H, partial width).
+inline void reduce_attention_partials(attention_form form, const float* warp_partial, const chunk_view& in_chunks,
+                                      int heads, int width, int edge_dim, float* reduced, cudaStream_t stream = nullptr) {
+  const int per_head = backward_partial_width(form, width, edge_dim);
+  if (per_head == 0) return;
+  GATREC_EXPECTS(warp_partial != nullptr && reduced != nullptr, "null partial buffers");
+  const warp_schedule s = attention_schedule(in_chunks, heads);
+  const int total = heads * per_head;
+  kernels::reduce_warp_partials_kernel<<<(total + 255) / 256, 256, 0, stream>>>(warp_partial, s.warps_per_head, heads,
+                                                                                per_head, reduced);
+  GATREC_CUDA_CHECK_LAST();
+}
+
+}  // namespace gatrec::cuda
+
+namespace gatrec::cuda {
+
+/// GATv2: att.grad += the a part of `reduced` (H, (1 + D) C); W_e.grad += its W_e part.
+inline void add_gatv2_parameter_grads(const float* reduced, int heads, int width, int edge_dim, float* att_grad,
+                                      float* weight_edge_grad, cudaStream_t stream = nullptr) {
+  GATREC_EXPECTS(heads > 0 && width > 0 && edge_dim >= 0, "bad shapes");
+  GATREC_EXPECTS(reduced && att_grad && (edge_dim == 0 || weight_edge_grad), "null device pointer");
+  const int total = heads * (1 + edge_dim) * width;
+  kernels::add_gatv2_parameter_grads_kernel<<<(total + 255) / 256, 256, 0, stream>>>(reduced, heads, width, edge_dim,
+                                                                                     att_grad, weight_edge_grad);
+  GATREC_CUDA_CHECK_LAST();
+}
+
+/// GAT: W_e.grad and a_edge.grad from dM reduced as (H, D).
+inline void add_gat_edge_parameter_grads(const float* dm, const float* weight_edge, const float* att_edge, int heads,
+                                         int width, int edge_dim, float* weight_edge_grad, float* att_edge_grad,
+                                         cudaStream_t stream = nullptr) {
+  GATREC_EXPECTS(heads > 0 && width > 0 && edge_dim >= 0, "bad shapes");
+  if (edge_dim == 0) return;
+  GATREC_EXPECTS(dm && weight_edge && att_edge && weight_edge_grad && att_edge_grad, "null device pointer");
+  const int total = heads * width;
+  kernels::add_gat_edge_parameter_grads_kernel<<<(total + 255) / 256, 256, 0, stream>>>(
+      dm, weight_edge, att_edge, heads, width, edge_dim, weight_edge_grad, att_edge_grad);
+  GATREC_CUDA_CHECK_LAST();
+}
+
+}  // namespace gatrec::cuda
