@@ -299,6 +299,8 @@ struct malformed_case {
   const char* message;
 };
 
+void PrintTo(const malformed_case& c, std::ostream* os) { *os << "body=" << c.body; }
+
 class LlmMalformedEmbeddings : public LlmFailures, public testing::WithParamInterface<malformed_case> {};
 
 TEST_P(LlmMalformedEmbeddings, AreClearBadResponseErrors) {
