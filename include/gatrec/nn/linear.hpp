@@ -14,7 +14,8 @@
 
 namespace gatrec {
 
-/// Y = X W + b. Used for the residual projection where block widths differ.
+/// Y = X W + b. Used for the residual projection where block widths differ. Initialised as
+/// PyTorch's nn.Linear (U(-1/sqrt(in), 1/sqrt(in)) for weights and bias).
 template <class Scalar>
 class linear {
  public:
@@ -23,8 +24,11 @@ class linear {
   linear(const std::string& name, int in_dim, int out_dim, bool bias, rng& gen)
       : weight_(name + ".weight", in_dim, out_dim), has_bias_(bias) {
     GATREC_EXPECTS(in_dim > 0 && out_dim > 0, "linear dimensions must be positive");
-    glorot_uniform(weight_.value, in_dim, out_dim, gen);
-    if (bias) bias_ = parameter<Scalar>(name + ".bias", 1, out_dim, false);
+    fan_in_uniform(weight_.value, in_dim, gen);
+    if (bias) {
+      bias_ = parameter<Scalar>(name + ".bias", 1, out_dim, false);
+      fan_in_uniform(bias_.value, in_dim, gen);
+    }
   }
 
   int in_dim() const { return static_cast<int>(weight_.value.rows()); }
