@@ -14,8 +14,10 @@
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/library_attention.cuh"
 #include "gatrec/cuda/library_handles.cuh"
 
+#include "baseline_softmax.cuh"
 #include "dense.cuh"
 #include "elementwise.cuh"
 #include "gat_attention.cuh"

@@ -1,0 +1,388 @@
+// GPU speed of the attention core (fused kernels vs library calls), of one device attention layer
+// (with its cuBLAS projections, the case benchmarks/peers/pyg_gat_gpu.py times in PyG) and of the
+// paper's 3-layer stack, on synthetic power-law bipartite graphs of the MovieLens-25M shape
+// (benchmarks/cuda/power_law_graph.hpp): scale 0 = 1% of it, 1 = 10%, 2 = the full 162,541 users,
+// 59,047 items, 25,000,095 ratings (50M directed edges plus 221,588 self-loops).
+//
+// Timing: CUDA events around each iteration, fed to SetIterationTime under UseManualTime(); every
+// buffer is allocated (and one untimed run made) before the timed loop.
+// Counters:
+//   edges_per_s     directed edges (self-loops included) per second
+//   min_bytes       bytes that must move at least: each input read once, each output written once
+//                   (intermediates such as lse, o and per-edge gradients excluded; see docs/cuda.md)
+//   bw_fraction     (min_bytes / time) / the device-to-device copy bandwidth measured once here
+//   device_mb       device memory the case holds (graph, inputs, outputs, workspace)
+// `--print_graph_checksum=<fraction>` prints the generator checksum (compared with the PyG side).
+#include <gatrec/cuda/device.cuh>
+#include <gatrec/cuda/library_attention.cuh>
+#include <gatrec/cuda/blas.cuh>
+#include <gatrec/cuda/device_attention.cuh>
+#include <gatrec/cuda/device_gat_model.cuh>
+#include <gatrec/cuda/device_graph.cuh>
+#include <gatrec/cuda/library_handles.cuh>
+#include <gatrec/nn/attention.hpp>
+#include <gatrec/nn/gat_model.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cuda/power_law_graph.hpp"
+
+namespace {
+
+using gatrec::attention_form;
+using gatrec::cuda::device_matrix;
+
+double scale_fraction(int scale) { return scale == 0 ? 0.01 : (scale == 1 ? 0.1 : 1.0); }
+const char* scale_name(int scale) { return scale == 0 ? "ml25m_1pct" : (scale == 1 ? "ml25m_10pct" : "ml25m_full"); }
+
+struct graph_pair {
+  gatrec::csr_graph host;
+  std::unique_ptr<gatrec::cuda::device_graph> device;
+};
+
+// Graphs are built and uploaded once per process and scale.
+graph_pair& graph(int scale) {
+  static std::map<int, std::unique_ptr<graph_pair>> cache;
+  auto& slot = cache[scale];
+  if (!slot) {
+    slot = std::make_unique<graph_pair>();
+    slot->host = gatrec::bench::make_power_law_graph(gatrec::bench::ml25m_shape(scale_fraction(scale)));
+    slot->device = std::make_unique<gatrec::cuda::device_graph>(slot->host);
+  }
+  return *slot;
+}
+
+// Device-to-device copy bandwidth (bytes read + written per second), measured once.
+double copy_bandwidth() {
+  static double bw = [] {
+    const std::size_t bytes = std::size_t(1) << 30;
+    gatrec::cuda::device_buffer<char> a(bytes), b(bytes);
+    GATREC_CUDA_TRY(cudaMemset(a.data(), 1, bytes));
+    cudaEvent_t start, stop;
+    GATREC_CUDA_TRY(cudaEventCreate(&start));
+    GATREC_CUDA_TRY(cudaEventCreate(&stop));
+    GATREC_CUDA_TRY(cudaMemcpy(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice));  // warm-up
+    const int reps = 10;
+    GATREC_CUDA_TRY(cudaEventRecord(start));
+    for (int r = 0; r < reps; ++r)
+      GATREC_CUDA_TRY(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice));
+    GATREC_CUDA_TRY(cudaEventRecord(stop));
+    GATREC_CUDA_TRY(cudaEventSynchronize(stop));
+    float ms = 0;
+    GATREC_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+    return 2.0 * static_cast<double>(bytes) * reps / (ms / 1e3);
+  }();
+  return bw;
+}
+
+std::size_t device_used_bytes() {
+  std::size_t free = 0, total = 0;
+  GATREC_CUDA_TRY(cudaMemGetInfo(&free, &total));
+  return total - free;
+}
+
+// Times `run` with CUDA events; one untimed call first.
+template <class F>
+void timed_loop(benchmark::State& state, F&& run) {
+  cudaEvent_t start, stop;
+  GATREC_CUDA_TRY(cudaEventCreate(&start));
+  GATREC_CUDA_TRY(cudaEventCreate(&stop));
+  run();
+  GATREC_CUDA_TRY(cudaDeviceSynchronize());
+  for (auto _ : state) {
+    GATREC_CUDA_TRY(cudaEventRecord(start));
+    run();
+    GATREC_CUDA_TRY(cudaEventRecord(stop));
+    GATREC_CUDA_TRY(cudaEventSynchronize(stop));
+    float ms = 0;
+    GATREC_CUDA_TRY(cudaEventElapsedTime(&ms, start, stop));
+    state.SetIterationTime(ms / 1e3);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+
+void set_counters(benchmark::State& state, double edges, double min_bytes, std::size_t used_before) {
+  state.counters["edges_per_s"] = benchmark::Counter(edges, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["min_bytes"] = min_bytes;
+  state.counters["bw_fraction"] =
+      benchmark::Counter(min_bytes / copy_bandwidth(), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["copy_bw_GBs"] = copy_bandwidth() / 1e9;
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  state.SetBytesProcessed(static_cast<std::int64_t>(min_bytes) * state.iterations());
+}
+
+device_matrix random_device(std::int64_t rows, std::int64_t cols, std::uint64_t seed, double scale = 1.0) {
+  gatrec::matrix<float> m(rows, cols);
+  gatrec::rng gen(seed);
+  for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = static_cast<float>(gen.normal() * scale);
+  return device_matrix(m);
+}
+
+// Minimal bytes of the attention core (docs/cuda.md): node rows of width HC, per-edge indices and
+// features, both CSRs for backward.
+double core_min_bytes(attention_form form, bool backward, double n, double e, int heads, int width) {
+  const double row = n * heads * width * 4.0, per_head = n * heads * 4.0;
+  const double in_csr = (n + 1) * 8 + e * 4 + e * 4;                    // offsets, sources, rating
+  const double out_csr = (n + 1) * 8 + e * 8 + e * 4;                   // offsets, edge ids, destinations
+  double bytes = in_csr + row;                                          // z, the graph, y
+  bytes += form == attention_form::gatv2 ? row : 2 * per_head;          // z_dst, or the node scores
+  bytes += row;                                                         // y
+  if (backward) {
+    bytes += out_csr + row;                                             // the transpose, dy
+    bytes += form == attention_form::gatv2 ? 2 * row : row + 2 * per_head;  // dz, dz_dst / dz, ds, dd
+  }
+  return bytes;
+}
+
+enum impl_id { fused = 0, library = 1 };
+
+// The attention core: everything per edge (logits, softmax, aggregation; backward: every per-node
+// gradient the layer needs), with the projections and node scores precomputed outside the timing.
+// Args: scale, heads, width, implementation (0 fused, 1 library), pass (0 forward, 1 forward+backward).
+template <attention_form Form>
+void attention_core(benchmark::State& state) {
+  const int scale = static_cast<int>(state.range(0)), H = static_cast<int>(state.range(1)),
+            C = static_cast<int>(state.range(2));
+  const bool use_library = state.range(3) == library, backward = state.range(4) == 1;
+  if (use_library && backward && Form == attention_form::gatv2) {
+    state.SkipWithError("no library-calls backward for GATv2 (cuSPARSE cannot express its score gradient)");
+    return;
+  }
+  graph_pair& gp = graph(scale);
+  const gatrec::cuda::device_graph& g = *gp.device;
+  const std::size_t used_before = device_used_bytes();
+  const std::int64_t n = g.num_nodes(), HC = static_cast<std::int64_t>(H) * C;
+  const int D = 1;
+  device_matrix z = random_device(n, HC, 1), z_dst = random_device(n, HC, 2), dy = random_device(n, HC, 3);
+  device_matrix att = random_device(H, C, 4, 0.2), att_dst = random_device(H, C, 5, 0.2);
+  device_matrix we = random_device(D, HC, 6, 0.2), bias = random_device(1, HC, 7, 0.1);
+  device_matrix m(D, H), s(n, H), d(n, H);
+  if (Form == attention_form::gat) {
+    gatrec::cuda::gat_node_scores(z.data(), att.data(), att_dst.data(), s.data(), d.data(), g.num_nodes(), H, C);
+    gatrec::cuda::gat_fold_edge_weights(we.data(), att_dst.data(), m.data(), D, H, C);
+  }
+  device_matrix y(n, HC), o(n, HC), lse(n, H);
+  const gatrec::cuda::chunk_view in = g.in_chunks(), out = g.out_chunks();
+  device_matrix part_state(in.num_slots * H, 2), part_acc(in.num_slots * H, C);
+
+  gatrec::cuda::attention_forward_args fa;
+  fa.heads = H;
+  fa.width = C;
+  fa.edge_dim = D;
+  fa.z = z.data();
+  fa.z_dst = z_dst.data();
+  fa.score_src = s.data();
+  fa.score_dst = d.data();
+  fa.att = att.data();
+  fa.edge_weight = Form == attention_form::gat ? m.data() : we.data();
+  fa.bias = bias.data();
+  fa.y = y.data();
+  fa.o = backward ? o.data() : nullptr;
+  fa.lse = lse.data();
+  fa.part_state = part_state.data();
+  fa.part_acc = part_acc.data();
+
+  gatrec::cuda::attention_backward_args ba;
+  device_matrix dl, dz, dz_dst, ds, dd, partial, reduced, part_vec, part_scalar;
+  if (backward && !use_library) {
+    const std::int64_t slots = std::max(in.num_slots, out.num_slots);
+    dl.resize(g.num_edges(), H);
+    dz.resize(n, HC);
+    dz_dst.resize(n, HC);
+    ds.resize(n, H);
+    dd.resize(n, H);
+    partial.resize(std::max<std::int64_t>(1, gatrec::cuda::backward_partial_size(Form, in, H, C, D)), 1);
+    reduced.resize(H, gatrec::cuda::backward_partial_width(Form, C, D));
+    part_vec.resize(slots * H, C);
+    part_scalar.resize(slots * H, 1);
+    ba.heads = H;
+    ba.width = C;
+    ba.edge_dim = D;
+    ba.z = z.data();
+    ba.z_dst = z_dst.data();
+    ba.score_src = s.data();
+    ba.score_dst = d.data();
+    ba.att = att.data();
+    ba.att_dst = att_dst.data();
+    ba.edge_weight = fa.edge_weight;
+    ba.o = o.data();
+    ba.lse = lse.data();
+    ba.dy = dy.data();
+    ba.dl = dl.data();
+    ba.dz = dz.data();
+    ba.dz_dst = dz_dst.data();
+    ba.d_score_src = ds.data();
+    ba.d_score_dst = dd.data();
+    ba.warp_partial = partial.data();
+    ba.part_vec = part_vec.data();
+    ba.part_scalar = part_scalar.data();
+  }
+
+  std::unique_ptr<gatrec::cuda::library_attention> lib;
+  gatrec::cuda::cusparse_handle sparse;
+  if (use_library) {
+    lib = std::make_unique<gatrec::cuda::library_attention>(sparse, gp.host, Form, H, C, D);
+    if (backward) {
+      dz.resize(n, HC);
+      ds.resize(H, n);
+      dd.resize(H, n);
+    }
+  }
+
+  try {
+    timed_loop(state, [&] {
+      if (use_library) {
+        lib->forward(sparse, z.data(), z_dst.data(), s.data(), d.data(), att.data(), fa.edge_weight,
+                     g.edge_features(), bias.data(), 0.2f, y.data());
+        if (backward)
+          lib->backward(sparse, dy.data(), z.data(), s.data(), d.data(), att.data(), att_dst.data(), fa.edge_weight,
+                        g.edge_features(), 0.2f, dz.data(), ds.data(), dd.data());
+      } else {
+        gatrec::cuda::attention_forward<Form>(fa, g.view(), in);
+        if (backward) {
+          gatrec::cuda::attention_backward<Form>(ba, g.view(), in, out);
+          gatrec::cuda::reduce_attention_partials(Form, partial.data(), in, H, C, D, reduced.data());
+        }
+      }
+    });
+  } catch (const gatrec::error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  set_counters(state, static_cast<double>(g.num_edges()),
+               core_min_bytes(Form, backward, static_cast<double>(n), static_cast<double>(g.num_edges()), H, C),
+               used_before);
+  state.SetLabel(std::string(scale_name(scale)) + (use_library ? " library" : " fused") +
+                 (backward ? " fwd+bwd" : " fwd"));
+}
+
+// One device attention layer in_dim 64 -> H x C (concat), rating as edge feature: forward, or
+// forward + backward to every parameter and the input (the PyG peer's two cases).
+// Args: scale, heads, width, pass.
+template <attention_form Form>
+void layer(benchmark::State& state) {
+  using policy = std::conditional_t<Form == attention_form::gat, gatrec::gat_policy, gatrec::gatv2_policy>;
+  const int scale = static_cast<int>(state.range(0)), H = static_cast<int>(state.range(1)),
+            C = static_cast<int>(state.range(2));
+  const bool backward = state.range(3) == 1;
+  const int in_dim = 64;
+  graph_pair& gp = graph(scale);
+  const gatrec::cuda::device_graph& g = *gp.device;
+  const std::size_t used_before = device_used_bytes();
+  gatrec::attention_options opt{in_dim, H, C, true, 1, 0.2, 0.0, true};
+  gatrec::rng gen(1);
+  gatrec::attention_layer<float, policy> host("conv", opt, gen);
+  gatrec::cuda::device_attention_layer<policy> dev(host);
+  gatrec::cuda::device_parameter_list params;
+  dev.collect(params);
+  gatrec::cuda::cublas_handle blas;
+  const std::int64_t n = g.num_nodes();
+  device_matrix x = random_device(n, in_dim, 2, 0.5), dy = random_device(n, static_cast<std::int64_t>(H) * C, 3);
+  device_matrix y, dx(n, in_dim);
+  typename gatrec::cuda::device_attention_layer<policy>::context ctx;
+  try {
+    timed_loop(state, [&] {
+      dev.forward(blas, g, x, y, ctx);
+      if (backward) {
+        gatrec::cuda::zero_grad(params);
+        dx.set_zero();
+        dev.backward(blas, ctx, dy, &dx);
+      }
+    });
+  } catch (const gatrec::error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  // Minimal bytes of the layer: the graph (both CSRs for backward), x and y (and dy, dx).
+  const double nd = static_cast<double>(n), ed = static_cast<double>(g.num_edges());
+  const double row_x = nd * in_dim * 4.0, row_y = nd * H * C * 4.0;
+  double bytes = (nd + 1) * 8 + ed * 8 + row_x + row_y;
+  if (backward) bytes += (nd + 1) * 8 + ed * 12 + row_y + row_x;
+  set_counters(state, static_cast<double>(g.num_edges()), bytes, used_before);
+  state.SetLabel(std::string(scale_name(scale)) + (backward ? " fwd+bwd" : " fwd"));
+}
+
+// The paper's stack 384 -> 256 -> 256 -> 64 (GATv2, heads 4/4/1, LayerNorm, LeakyReLU, residuals):
+// forward + backward to every parameter and the input features. Arg: scale.
+void paper_stack(benchmark::State& state) {
+  const int scale = static_cast<int>(state.range(0));
+  graph_pair& gp = graph(scale);
+  const gatrec::cuda::device_graph& g = *gp.device;
+  const std::size_t used_before = device_used_bytes();
+  gatrec::gat_model<float> host(gatrec::gat_model_options::paper());
+  gatrec::cuda::device_gat_model model(host);
+  auto params = model.parameters();
+  gatrec::cuda::cublas_handle blas;
+  const std::int64_t n = g.num_nodes();
+  device_matrix x = random_device(n, 384, 2, 0.1), up = random_device(n, 64, 3), dx(n, 384);
+  gatrec::cuda::device_gat_model::context ctx;
+  try {
+    timed_loop(state, [&] {
+      model.forward(blas, g, x, ctx);
+      gatrec::cuda::zero_grad(params);
+      dx.set_zero();
+      model.backward(blas, ctx, up, &dx);
+    });
+  } catch (const gatrec::error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  state.counters["edges_per_s"] =
+      benchmark::Counter(static_cast<double>(g.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  state.SetLabel(scale_name(scale));
+}
+
+void core_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"scale", "heads", "width", "impl", "bwd"})
+      ->ArgsProduct({{0, 1, 2}, {1, 4, 8}, {16, 64}, {fused, library}, {0, 1}})
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+void layer_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"scale", "heads", "width", "bwd"})
+      ->ArgsProduct({{0, 1, 2}, {1, 4, 8}, {16, 64}, {0, 1}})
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
+BENCHMARK_TEMPLATE(attention_core, attention_form::gatv2)->Name("core_gatv2")->Apply(core_args);
+BENCHMARK_TEMPLATE(attention_core, attention_form::gat)->Name("core_gat")->Apply(core_args);
+BENCHMARK_TEMPLATE(layer, attention_form::gatv2)->Name("layer_gatv2")->Apply(layer_args);
+BENCHMARK_TEMPLATE(layer, attention_form::gat)->Name("layer_gat")->Apply(layer_args);
+BENCHMARK(paper_stack)->ArgName("scale")->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int k = 1; k < argc; ++k) {
+    const char* flag = "--print_graph_checksum=";
+    if (std::strncmp(argv[k], flag, std::strlen(flag)) == 0) {
+      const double fraction = std::atof(argv[k] + std::strlen(flag));
+      std::printf("{\"scale\": %g, \"checksum\": \"%s\"}\n", fraction,
+                  gatrec::bench::ratings_checksum(gatrec::bench::ml25m_shape(fraction)).c_str());
+      return 0;
+    }
+  }
+  bool list_only = false;
+  for (int k = 1; k < argc; ++k) list_only = list_only || std::strncmp(argv[k], "--benchmark_list_tests", 22) == 0;
+  if (!list_only && !gatrec::cuda::has_device()) {
+    std::fprintf(stderr, "bench_gat_cuda: no CUDA device on this machine\n");
+    return 0;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
