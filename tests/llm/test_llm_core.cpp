@@ -370,6 +370,14 @@ TEST(ProfileBuilder, ReadingRepliesAcceptsTheSchemaAndRejectsGarbage) {
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.value.title, "Toy Story");
 
+  // A copy of the format's placeholders is not a profile.
+  const std::string skeleton = gatrec::default_profile_prompts().user_schema;
+  EXPECT_TRUE(gatrec::read_llm_profile(skeleton).ok);
+  r = gatrec::read_llm_profile(skeleton, {}, skeleton);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "the Overview copies the format's placeholder text");
+  EXPECT_TRUE(gatrec::read_llm_profile(good, {}, skeleton).ok);
+
   EXPECT_FALSE(gatrec::read_llm_profile("I cannot help with that.").ok);
   EXPECT_EQ(gatrec::read_llm_profile("I cannot help with that.").reason, "no Markdown heading");
   EXPECT_FALSE(gatrec::read_llm_profile("# Title\n## Description\nonly this").ok);

@@ -195,11 +195,15 @@ struct llm_profile_reading {
 
 /// Reads an LLM reply: code fences and any chatter before the first heading are removed, the rest
 /// goes through profile::parse. A usable profile has an Overview and a Description or
-/// Attributes. An item profile without a title gets `item_title`; a user profile's title, if the
-/// model wrote one, is dropped (user profiles have none).
+/// Attributes, and its Overview is not the placeholder text of the format it was shown (small
+/// models like to copy it). An item profile without a title gets `item_title`; a user profile's
+/// title, if the model wrote one, is dropped (user profiles have none).
 /// @param reply the reply text
 /// @param item_title the item's title, or empty for a user profile
-inline llm_profile_reading read_llm_profile(std::string_view reply, std::string_view item_title = {}) {
+/// @param skeleton the format shown in the prompt (profile_prompts::item_schema, user_schema), or
+///        empty
+inline llm_profile_reading read_llm_profile(std::string_view reply, std::string_view item_title = {},
+                                            std::string_view skeleton = {}) {
   llm_profile_reading r;
   // The text inside the first ``` fence, when there is one.
   if (const std::size_t fence = reply.find("```"); fence != std::string_view::npos) {
@@ -232,6 +236,10 @@ inline llm_profile_reading read_llm_profile(std::string_view reply, std::string_
   }
   if (r.value.description.empty() && r.value.genres.empty() && r.value.tags.empty()) {
     r.reason = "neither a Description nor Attributes";
+    return r;
+  }
+  if (!skeleton.empty() && skeleton.find(r.value.overview) != std::string_view::npos) {
+    r.reason = "the Overview copies the format's placeholder text";
     return r;
   }
   if (item_title.empty()) {
@@ -319,7 +327,9 @@ class llm_profile_builder {
   /// @throw llm_error when the server fails (after the HTTP layer's retries)
   profile item_profile(const item_info& info, std::string_view overview = {}) {
     ++stats_.items;
-    llm_profile_reading r = ask(item_prompt(info, overview), natural_title(info.title));
+    const std::string title = natural_title(info.title);
+    llm_profile_reading r =
+        ask(item_prompt(info, overview), title, fill_prompt(options_.prompts.item_schema, {{"title", title}}));
     if (!r.ok) {
       ++stats_.item_templates;
       return item_template_profile(info, overview);
@@ -346,7 +356,8 @@ class llm_profile_builder {
     std::optional<profile> current;
     bool is_template = false;
     for (const rating_batch& step : steps) {
-      llm_profile_reading r = ask(user_prompt(train, step, items, current ? &*current : nullptr), {});
+      llm_profile_reading r =
+          ask(user_prompt(train, step, items, current ? &*current : nullptr), {}, options_.prompts.user_schema);
       if (r.ok) {
         current = std::move(r.value);
         is_template = false;
@@ -373,7 +384,7 @@ class llm_profile_builder {
     return detail::join(genres, ", ");
   }
 
-  llm_profile_reading ask(const std::string& prompt, std::string_view item_title) {
+  llm_profile_reading ask(const std::string& prompt, std::string_view item_title, std::string_view skeleton) {
     chat_request request;
     request.messages.push_back({"system", options_.prompts.system});
     request.messages.push_back({"user", prompt});
@@ -382,7 +393,7 @@ class llm_profile_builder {
     request.seed = options_.seed;
     ++stats_.requests;
     const chat_reply reply = chat_->complete(request);
-    llm_profile_reading r = read_llm_profile(reply.content, item_title);
+    llm_profile_reading r = read_llm_profile(reply.content, item_title, skeleton);
     if (r.ok) {
       ++stats_.accepted;
     } else {
