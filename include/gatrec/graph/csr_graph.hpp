@@ -80,6 +80,57 @@ class csr_graph {
   /// (num_edges) for each out-edge slot, the edge's id in the destination CSR.
   const std::vector<offset_t>& out_edge_ids() const { return out_edge_ids_; }
 
+  /// The options the graph was built with (self-loops and their feature fill).
+  const graph_options& options() const { return options_; }
+
+  /// Ids (in the destination CSR) of every edge src -> dst, ascending; empty when there is none.
+  /// @throw logic_error when a node id is outside [0, num_nodes)
+  std::vector<offset_t> edge_ids(index_t src, index_t dst) const {
+    GATREC_EXPECTS(src >= 0 && src < num_nodes_ && dst >= 0 && dst < num_nodes_,
+                   "edge " + std::to_string(src) + " -> " + std::to_string(dst) + " is outside [0, " +
+                       std::to_string(num_nodes_) + ")");
+    std::vector<offset_t> out;
+    for (offset_t e = in_offsets_[dst]; e < in_offsets_[dst + 1]; ++e)
+      if (in_sources_[e] == src) out.push_back(e);
+    return out;
+  }
+
+  /// The graph with some edges left out, as if it had been built from its edge list without them
+  /// and with the same options: the result is bit-identical to that rebuild (edge order, edge
+  /// features, and the features of mean-filled self-loops, which are recomputed from the edges that
+  /// remain). Used to ask what a trained model computes on an edited graph (explain/faithfulness).
+  /// Costs O(num_nodes + num_edges).
+  /// @param removed edge ids in the destination CSR, in any order; duplicates are allowed
+  /// @throw logic_error when an id is out of range, or names a self-loop that the builder added
+  ///        (the same options would add it back)
+  csr_graph without_edges(const std::vector<offset_t>& removed) const {
+    const std::size_t total = in_sources_.size();
+    std::vector<char> drop(total, 0);
+    for (const offset_t e : removed) {
+      GATREC_EXPECTS(e >= 0 && static_cast<std::size_t>(e) < total,
+                     "edge id " + std::to_string(e) + " is outside [0, " + std::to_string(total) + ")");
+      GATREC_EXPECTS(!(options_.add_self_loops && in_sources_[e] == in_destinations_[e]),
+                     "edge " + std::to_string(e) + " is a self-loop added by the builder; it cannot be removed");
+      drop[static_cast<std::size_t>(e)] = 1;
+    }
+    // Destination order is a stable sort of the original edge list by destination, so listing the
+    // kept edges in destination order and sorting again reproduces the same order per destination.
+    const std::size_t d = static_cast<std::size_t>(edge_dim_);
+    std::vector<index_t> src, dst;
+    std::vector<float> features;
+    src.reserve(total);
+    dst.reserve(total);
+    features.reserve(total * d);
+    for (std::size_t e = 0; e < total; ++e) {
+      if (drop[e] || (options_.add_self_loops && in_sources_[e] == in_destinations_[e])) continue;
+      src.push_back(in_sources_[e]);
+      dst.push_back(in_destinations_[e]);
+      features.insert(features.end(), edge_features_.begin() + static_cast<std::ptrdiff_t>(e * d),
+                      edge_features_.begin() + static_cast<std::ptrdiff_t>((e + 1) * d));
+    }
+    return csr_graph(num_nodes_, src, dst, features, edge_dim_, options_);
+  }
+
   offset_t in_degree(index_t node) const { return in_offsets_[node + 1] - in_offsets_[node]; }
   offset_t out_degree(index_t node) const { return out_offsets_[node + 1] - out_offsets_[node]; }
 
@@ -123,6 +174,7 @@ class csr_graph {
 
     num_nodes_ = num_nodes;
     edge_dim_ = edge_dim;
+    options_ = options;
     const std::size_t n = static_cast<std::size_t>(num_nodes);
     const std::size_t d = static_cast<std::size_t>(edge_dim);
     auto kept = [&](std::size_t e) { return !(options.add_self_loops && src[e] == dst[e]); };
@@ -181,6 +233,7 @@ class csr_graph {
 
   index_t num_nodes_ = 0;
   int edge_dim_ = 0;
+  graph_options options_;
   std::vector<offset_t> in_offsets_{0};
   std::vector<index_t> in_sources_;
   std::vector<index_t> in_destinations_;
