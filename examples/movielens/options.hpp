@@ -58,6 +58,7 @@ struct options {
   double ease_lambda = 500.0;
   std::string prior;         // "ease": add EASE's scores (weighted) to the embedding model's
   double prior_weight = 1.0;
+  bool prior_in_loss = true; // false: train without the prior, add it only when ranking (an ensemble)
   bool refit = false;        // after early stopping, retrain on all training ratings
   float like_threshold = 4.0f;
   int knn = 100;
@@ -108,6 +109,7 @@ Training:
   --dim N --lightgcn-layers N --lambda X (EASE) --knn N (ItemKNN) --like-threshold X
   --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
                           model's dot products, in training and ranking: the model learns a residual
+  --prior-in-loss 0|1     1 (default): the prior enters the loss; 0: only the ranking (score ensemble)
   --refit                 after validation picked the epoch count, retrain on all training ratings
                           for that many epochs with the same learning rates
 Outputs:
@@ -213,6 +215,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--lightgcn-layers") o.lightgcn_layers = static_cast<int>(to_int(flag, value()));
     else if (flag == "--prior") o.prior = value();
     else if (flag == "--prior-weight") o.prior_weight = to_double(flag, value());
+    else if (flag == "--prior-in-loss") o.prior_in_loss = to_int(flag, value()) != 0;
     else if (flag == "--refit") o.refit = true;
     else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
     else if (flag == "--knn") o.knn = static_cast<int>(to_int(flag, value()));

@@ -51,6 +51,9 @@ struct trainer_options {
   /// Fixed scores added to the model's dot products in the loss and in validation ranking
   /// (not owned; nullptr: none).
   const score_prior* prior = nullptr;
+  /// Whether the prior enters the loss (the model learns a residual) or only the ranking
+  /// (validation and final scores: a score-level ensemble of an independently trained model).
+  bool prior_in_loss = true;
   /// Replays a learning-rate trajectory (one value per epoch) instead of scheduling: trains exactly
   /// lr_schedule.size() epochs with no validation. Used to refit on all training data for the epoch
   /// count and schedule that validation chose.
@@ -205,7 +208,8 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     sampler.sample(static_cast<std::uint64_t>(epoch), triples);
     zero_grad(params);
     const matrix<Scalar>& h = model.forward(run_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)});
-    const loss_value l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad, opt.prior);
+    const loss_value l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad,
+                                     opt.prior_in_loss ? opt.prior : nullptr);
     if (!std::isfinite(l.total))
       throw error("training diverged at epoch " + std::to_string(epoch) + ": loss is " + std::to_string(l.total));
     model.backward(grad);
