@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "gatrec/core/error.hpp"
+#include "gatrec/core/random.hpp"
 #include "gatrec/cuda/error.cuh"
 
 namespace gatrec::cuda {
@@ -19,6 +20,12 @@ __global__ void fill_kernel(float* __restrict__ x, std::int64_t n, float value) 
   for (std::int64_t k = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; k < n;
        k += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
     x[k] = value;
+}
+
+__global__ void fill_uniform_kernel(float* __restrict__ x, std::int64_t n, float low, float high, std::uint64_t seed) {
+  for (std::int64_t k = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; k < n;
+       k += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
+    x[k] = low + (high - low) * static_cast<float>(::gatrec::uniform01(seed, 0, static_cast<std::uint64_t>(k)));
 }
 
 __global__ void add_row_bias_kernel(float* __restrict__ y, const float* __restrict__ bias, std::int64_t rows,
@@ -52,6 +59,17 @@ inline void fill(float* x, std::int64_t n, float value, cudaStream_t stream = nu
   if (n == 0) return;
   GATREC_EXPECTS(x != nullptr, "null device pointer");
   kernels::fill_kernel<<<dense_grid_size(n), dense_block_threads, 0, stream>>>(x, n, value);
+  GATREC_CUDA_CHECK_LAST();
+}
+
+/// x[k] = a uniform draw in [low, high) that depends only on (seed, k) (benchmark inputs, made on
+/// the device because drawing 10^8 values on the host takes seconds).
+inline void fill_uniform(float* x, std::int64_t n, float low, float high, std::uint64_t seed,
+                         cudaStream_t stream = nullptr) {
+  GATREC_EXPECTS(n >= 0, "negative length");
+  if (n == 0) return;
+  GATREC_EXPECTS(x != nullptr, "null device pointer");
+  kernels::fill_uniform_kernel<<<dense_grid_size(n), dense_block_threads, 0, stream>>>(x, n, low, high, seed);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -11,7 +11,8 @@
 //   min_bytes       bytes that must move at least: each input read once, each output written once
 //                   (intermediates such as lse, o and per-edge gradients excluded; see docs/cuda.md)
 //   bw_fraction     (min_bytes / time) / the device-to-device copy bandwidth measured once here
-//   device_mb       device memory the case holds (graph, inputs, outputs, workspace)
+//   device_mb       device memory the case holds: the device graph, inputs, outputs, workspace
+//                   (cudaMemGetInfo difference plus the cached graph's bytes)
 // `--print_graph_checksum=<fraction>` prints the generator checksum (compared with the PyG side).
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/library_attention.cuh>
@@ -110,21 +111,22 @@ void timed_loop(benchmark::State& state, F&& run) {
   cudaEventDestroy(stop);
 }
 
-void set_counters(benchmark::State& state, double edges, double min_bytes, std::size_t used_before) {
+void set_counters(benchmark::State& state, double edges, double min_bytes, std::size_t used_before,
+                  std::size_t graph_bytes) {
   state.counters["edges_per_s"] = benchmark::Counter(edges, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["min_bytes"] = min_bytes;
   state.counters["bw_fraction"] =
       benchmark::Counter(min_bytes / copy_bandwidth(), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["copy_bw_GBs"] = copy_bandwidth() / 1e9;
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before + graph_bytes) / (1 << 20);
   state.SetBytesProcessed(static_cast<std::int64_t>(min_bytes) * state.iterations());
 }
 
+// Uniform in [-scale, scale), drawn on the device from (seed, index).
 device_matrix random_device(std::int64_t rows, std::int64_t cols, std::uint64_t seed, double scale = 1.0) {
-  gatrec::matrix<float> m(rows, cols);
-  gatrec::rng gen(seed);
-  for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = static_cast<float>(gen.normal() * scale);
-  return device_matrix(m);
+  device_matrix m(rows, cols);
+  gatrec::cuda::fill_uniform(m.data(), m.size(), static_cast<float>(-scale), static_cast<float>(scale), seed);
+  return m;
 }
 
 // Minimal bytes of the attention core (docs/cuda.md): node rows of width HC, per-edge indices and
@@ -260,7 +262,7 @@ void attention_core(benchmark::State& state) {
   }
   set_counters(state, static_cast<double>(g.num_edges()),
                core_min_bytes(Form, backward, static_cast<double>(n), static_cast<double>(g.num_edges()), H, C),
-               used_before);
+               used_before, g.bytes());
   state.SetLabel(std::string(scale_name(scale)) + (use_library ? " library" : " fused") +
                  (backward ? " fwd+bwd" : " fwd"));
 }
@@ -307,7 +309,7 @@ void layer(benchmark::State& state) {
   const double row_x = nd * in_dim * 4.0, row_y = nd * H * C * 4.0;
   double bytes = (nd + 1) * 8 + ed * 8 + row_x + row_y;
   if (backward) bytes += (nd + 1) * 8 + ed * 12 + row_y + row_x;
-  set_counters(state, static_cast<double>(g.num_edges()), bytes, used_before);
+  set_counters(state, static_cast<double>(g.num_edges()), bytes, used_before, g.bytes());
   state.SetLabel(std::string(scale_name(scale)) + (backward ? " fwd+bwd" : " fwd"));
 }
 
@@ -338,7 +340,7 @@ void paper_stack(benchmark::State& state) {
   }
   state.counters["edges_per_s"] =
       benchmark::Counter(static_cast<double>(g.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before + g.bytes()) / (1 << 20);
   state.SetLabel(scale_name(scale));
 }
 
@@ -382,6 +384,7 @@ int main(int argc, char** argv) {
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (!list_only) std::fprintf(stderr, "device-to-device copy: %.0f GB/s\n", copy_bandwidth() / 1e9);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

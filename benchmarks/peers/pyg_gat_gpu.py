@@ -14,6 +14,7 @@ Prints one JSON object per line and case: {"impl": "pyg", "form", "case", "scale
 included). A case that runs out of memory prints "oom": true instead of times.
 
 usage: pyg_gat_gpu.py --scale 0.01 --form gatv2 --heads 4 --width 64 [--in-dim 64] [--repeats 10]
+       pyg_gat_gpu.py --scale 0.1 --configs gatv2:4:64,gat:1:16   (several layers, one graph)
        pyg_gat_gpu.py --checksum --scale 0.01      (prints the generator checksum and exits)
 """
 import argparse
@@ -76,6 +77,7 @@ def main():
     ap.add_argument("--in-dim", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--configs", default="", help="comma-separated form:heads:width, overrides the three above")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--checksum", action="store_true")
     args = ap.parse_args()
@@ -99,10 +101,16 @@ def main():
     edge_attr = torch.from_numpy(np.concatenate([r, r])).unsqueeze(1).to(dev)
     del u, i, r, src, dst
     edges = int(edge_index.size(1)) + n  # PyG adds one self-loop per node
-    conv_type = GATv2Conv if args.form == "gatv2" else GATConv
-    base = {"impl": "pyg", "form": args.form, "scale": args.scale, "nodes": n, "edges": edges, "heads": args.heads,
-            "width": args.width, "in_dim": args.in_dim, "torch": torch.__version__,
-            "torch_geometric": torch_geometric.__version__, "device": str(dev)}
+    configs = [(args.form, args.heads, args.width)]
+    if args.configs:
+        configs = []
+        for item in args.configs.split(","):
+            form, heads, width = item.split(":")
+            if form not in ("gat", "gatv2"):
+                raise SystemExit(f"unknown form {form!r} in --configs")
+            configs.append((form, int(heads), int(width)))
+    common = {"impl": "pyg", "scale": args.scale, "nodes": n, "edges": edges, "in_dim": args.in_dim,
+              "torch": torch.__version__, "torch_geometric": torch_geometric.__version__, "device": str(dev)}
 
     def sync():
         if dev.type == "cuda":
@@ -127,36 +135,39 @@ def main():
                 times.append(dt)
         return times
 
-    for case in ["layer_forward", "layer_forward_backward"]:
-        row = dict(base, case=case)
-        try:
-            conv = conv_type(args.in_dim, args.width, heads=args.heads, concat=True, edge_dim=1,
-                             fill_value="mean").to(dev)
-            x = (torch.randn(n, args.in_dim, device=dev) * 0.5).requires_grad_(case != "layer_forward")
-            upstream = torch.randn(n, args.heads * args.width, device=dev)
-            sync()
-            if dev.type == "cuda":
-                torch.cuda.reset_peak_memory_stats()
+    for form, heads, width in configs:
+        conv_type = GATv2Conv if form == "gatv2" else GATConv
+        base = dict(common, form=form, heads=heads, width=width)
+        for case in ["layer_forward", "layer_forward_backward"]:
+            row = dict(base, case=case)
+            conv = x = upstream = None
+            try:
+                conv = conv_type(args.in_dim, width, heads=heads, concat=True, edge_dim=1, fill_value="mean").to(dev)
+                x = (torch.randn(n, args.in_dim, device=dev) * 0.5).requires_grad_(case != "layer_forward")
+                upstream = torch.randn(n, heads * width, device=dev)
+                sync()
+                if dev.type == "cuda":
+                    torch.cuda.reset_peak_memory_stats()
 
-            if case == "layer_forward":
-                def fn():
-                    with torch.no_grad():
-                        conv(x, edge_index, edge_attr)
-            else:
-                def fn():
-                    conv.zero_grad(set_to_none=True)
-                    x.grad = None
-                    out = conv(x, edge_index, edge_attr)
-                    (out * upstream).sum().backward()
-            times = timed(fn)
-            row.update(seconds_median=statistics.median(times), seconds_min=min(times), repeats=len(times),
-                       peak_bytes=int(torch.cuda.max_memory_allocated()) if dev.type == "cuda" else None)
-        except torch.cuda.OutOfMemoryError:
-            row.update(oom=True, peak_bytes=int(torch.cuda.max_memory_allocated()))
-        print(json.dumps(row), flush=True)
-        conv = x = upstream = None
-        if dev.type == "cuda":
-            torch.cuda.empty_cache()
+                if case == "layer_forward":
+                    def fn():
+                        with torch.no_grad():
+                            conv(x, edge_index, edge_attr)
+                else:
+                    def fn():
+                        conv.zero_grad(set_to_none=True)
+                        x.grad = None
+                        out = conv(x, edge_index, edge_attr)
+                        (out * upstream).sum().backward()
+                times = timed(fn)
+                row.update(seconds_median=statistics.median(times), seconds_min=min(times), repeats=len(times),
+                           peak_bytes=int(torch.cuda.max_memory_allocated()) if dev.type == "cuda" else None)
+            except torch.cuda.OutOfMemoryError:
+                row.update(oom=True, peak_bytes=int(torch.cuda.max_memory_allocated()))
+            print(json.dumps(row), flush=True)
+            conv = x = upstream = None
+            if dev.type == "cuda":
+                torch.cuda.empty_cache()
     return 0
 
 

@@ -36,6 +36,12 @@ class device_chunks {
     upload(split_slot_begin_, c.split_slot_begin, stream);
   }
 
+  /// Device memory held.
+  std::size_t bytes() const {
+    return node_.bytes() + begin_.bytes() + end_.bytes() + slot_.bytes() + split_nodes_.bytes() +
+           split_slot_begin_.bytes();
+  }
+
   chunk_view view() const {
     chunk_view v;
     v.num_chunks = num_chunks_;
@@ -109,6 +115,12 @@ class device_graph {
   chunk_view in_chunks() const { return in_chunks_.view(); }
   /// Chunks of each source's out-edge slots (backward pass 2).
   chunk_view out_chunks() const { return out_chunks_.view(); }
+
+  /// Device memory held (both CSRs, features, chunk lists).
+  std::size_t bytes() const {
+    return in_offsets_.bytes() + in_sources_.bytes() + in_destinations_.bytes() + edge_features_.bytes() +
+           out_offsets_.bytes() + out_edge_ids_.bytes() + in_chunks_.bytes() + out_chunks_.bytes();
+  }
 
   const offset_t* in_offsets() const noexcept { return in_offsets_.data(); }
   const index_t* in_sources() const noexcept { return in_sources_.data(); }

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# The device check of gatrec's CUDA code, in one call on a GPU machine (H100/H200, sm_90):
+#   1. configure (-DCMAKE_CUDA_ARCHITECTURES=90) and build the CUDA tests and benchmarks (-j16)
+#   2. run the GPU tests and the CPU emulation test
+#   3. compute-sanitizer --tool memcheck on small test cases
+#   4. check that the C++ and Python graph generators agree (checksum)
+#   5. the benchmarks (a subset that fits: full ML-25M shape for the attention core, 10% and full
+#      for the layer and the paper's stack)
+#   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
+#   7. a summary table (ours vs the library baseline; ours vs PyG: time, peak memory, ratio;
+#      fraction of the measured copy bandwidth)
+# Budget: about 8 minutes including the build; every step has a timeout and later steps are
+# skipped when time runs short, so the table always prints.
+#
+# usage (repository root, on the GPU machine):  bash benchmarks/device/run.sh
+#   Where the image lacks Eigen, GoogleTest or Google Benchmark, run benchmarks/device/prepare_deps.sh
+#   on the build machine first and carry .device-deps. Outputs go to $OUT (the device tool's folder)
+#   or ./out-device: run.log (every step), bench.json, pyg.jsonl, summary.txt.
+# Environment: GATREC_JOBS (16), GATREC_BUDGET_S (470: seconds before optional steps are skipped),
+#   GATREC_BENCH_MIN_TIME (0.1).
+# shellcheck disable=SC2317  # functions run through `step` (indirectly)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+out="${OUT:-$root/out-device}"
+mkdir -p "$out"
+build="$root/build-device"
+jobs="${GATREC_JOBS:-16}"
+budget="${GATREC_BUDGET_S:-470}"
+min_time="${GATREC_BENCH_MIN_TIME:-0.1}"
+log_file="$out/run.log"
+steps_file="$(mktemp)"
+: > "$log_file"
+t0=$(date +%s)
+
+elapsed() { echo $(( $(date +%s) - t0 )); }
+say() { printf '[run.sh %4ss] %s\n' "$(elapsed)" "$*" | tee -a "$log_file"; }
+record() { printf '%-22s %s\n' "$1" "$2" >> "$steps_file"; }
+time_left() { echo $(( budget - $(elapsed) )); }
+
+# step NAME TIMEOUT CMD...: runs CMD with a timeout, output appended to run.log (last lines echoed),
+# records ok / FAILED / TIMEOUT; never stops the script.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  say "$name (timeout ${limit}s): $*"
+  local rc=0
+  { echo "===== $name: $*"; } >> "$log_file"
+  if declare -F "$1" >/dev/null; then  # a function of this script: run it in a child bash
+    timeout --kill-after=10 "$limit" bash -c "$*" > "$out/.step.log" 2>&1 || rc=$?
+  else
+    timeout --kill-after=10 "$limit" "$@" > "$out/.step.log" 2>&1 || rc=$?
+  fi
+  cat "$out/.step.log" >> "$log_file"
+  tail -n 4 "$out/.step.log" | sed 's/^/      /'
+  rm -f "$out/.step.log"
+  case $rc in
+    0) record "$name" "ok ($(elapsed)s)" ;;
+    124 | 137) record "$name" "TIMEOUT after ${limit}s" ;;
+    *) record "$name" "FAILED (exit $rc)" ;;
+  esac
+  return 0
+}
+ok() { grep -q "^$1 .*ok" "$steps_file"; }
+
+# ------------------------------------------------------------------------------------------------
+say "gatrec device run in $root, outputs in $out"
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv 2>&1 || echo "nvidia-smi failed"
+  command -v nvcc >/dev/null && nvcc --version | tail -n 2 || echo "nvcc not on PATH"
+  cmake --version | head -n 1 || true
+} 2>&1 | tee -a "$log_file"
+
+nvcc_path="$(command -v nvcc || true)"
+[ -z "$nvcc_path" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc
+if [ -z "$nvcc_path" ]; then
+  say "no nvcc: cannot build"
+  exit 2
+fi
+
+export root out build
+generator_args=(-G "Unix Makefiles")
+keep_going=(-k)
+if ! command -v make >/dev/null && command -v ninja >/dev/null; then
+  generator_args=(-G Ninja)
+  keep_going=(-k 0)
+fi
+
+prefix_args=()
+if [ -d "$root/.device-deps/prefix" ]; then
+  prefix_args=(-DCMAKE_PREFIX_PATH="$root/.device-deps/prefix")
+  export LD_LIBRARY_PATH="$root/.device-deps/prefix/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  say "using the carried dependencies in .device-deps/prefix"
+fi
+
+step configure 150 cmake -S "$root" -B "$build" "${generator_args[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_CUDA_COMPILER="$nvcc_path" -DGATREC_ENABLE_CUDA=ON -DGATREC_BUILD_TESTS=ON -DGATREC_BUILD_BENCHMARKS=ON \
+  -DGATREC_BUILD_EXAMPLES=OFF -DGATREC_ENABLE_LLM=OFF -DGATREC_INSTALL=OFF "${prefix_args[@]}"
+if ! ok configure; then
+  say "configure failed: see run.log (missing Eigen/GTest/benchmark? run benchmarks/device/prepare_deps.sh and carry .device-deps)"
+  cat "$steps_file"
+  exit 1
+fi
+
+targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_kernels test_cuda_math_emulation bench_gat_cuda)
+# -k: build every target that compiles even when one does not.
+step build 330 cmake --build "$build" -j "$jobs" --target "${targets[@]}" -- "${keep_going[@]}"
+
+# ------------------------------------------------------------------------------------------------
+run_tests() {
+  local failed=0
+  for t in test_cuda_smoke test_cuda_kernels test_cuda_attention test_cuda_model test_cuda_math_emulation; do
+    if [ -x "$build/tests/$t" ]; then
+      echo "--- $t"
+      "$build/tests/$t" --gtest_color=no || failed=1
+    else
+      echo "--- $t: NOT BUILT"
+      failed=1
+    fi
+  done
+  return "$failed"
+}
+export -f run_tests
+step gpu_tests 200 run_tests
+
+run_sanitizer() {
+  command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not on PATH"; return 3; }
+  compute-sanitizer --tool memcheck --error-exitcode 99 "$build/tests/test_cuda_attention" --gtest_color=no \
+    --gtest_filter='CudaAttention.SingleNodeAndNodesWithoutEdges:CudaAttention.MatchesCpuOnEveryLaneLayout'
+  compute-sanitizer --tool memcheck --error-exitcode 99 "$build/tests/test_cuda_kernels" --gtest_color=no
+}
+export -f run_sanitizer
+if [ "$(time_left)" -gt 200 ]; then
+  step memcheck 120 run_sanitizer
+else
+  record memcheck "skipped (time)"
+fi
+
+# ------------------------------------------------------------------------------------------------
+have_torch=0
+if python3 -c "import torch, torch_geometric, sys; sys.exit(0 if torch.cuda.is_available() else 1)" >/dev/null 2>&1; then
+  have_torch=1
+fi
+check_generators() {
+  local ours theirs
+  ours="$("$build/benchmarks/bench_gat_cuda" --print_graph_checksum=0.01)"
+  theirs="$(python3 "$root/benchmarks/peers/pyg_gat_gpu.py" --checksum --scale 0.01)"
+  echo "C++:    $ours"
+  echo "Python: $theirs"
+  python3 -c "import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); sys.exit(0 if a['checksum']==b['checksum'] else 1)" "$ours" "$theirs"
+}
+export -f check_generators
+if [ -x "$build/benchmarks/bench_gat_cuda" ] && python3 -c "import numpy" >/dev/null 2>&1; then
+  step generators_agree 60 check_generators
+fi
+
+# Benchmarks: the attention core at the full ML-25M shape (heads 1/4/8, widths 16/64, fused and
+# library, forward and forward+backward), the core at 10% for H=4 C=64, the layer for the PyG
+# configurations at 10% and full, the paper stack at 10% and full.
+bench_filter='^(core_gatv2|core_gat)/scale:2/|^(core_gatv2|core_gat)/scale:1/heads:4/width:64/'
+bench_filter+='|^(layer_gatv2|layer_gat)/scale:[12]/heads:4/width:64/|^(layer_gatv2|layer_gat)/scale:[12]/heads:1/width:16/'
+bench_filter+='|^paper_stack/scale:[12]'
+if [ -x "$build/benchmarks/bench_gat_cuda" ] && [ "$(time_left)" -gt 150 ]; then
+  limit=$(( $(time_left) - 110 ))
+  [ "$limit" -gt 240 ] && limit=240
+  step benchmarks "$limit" "$build/benchmarks/bench_gat_cuda" --benchmark_filter="$bench_filter" \
+    --benchmark_min_time="$min_time" --benchmark_out="$out/bench.json" --benchmark_out_format=json \
+    --benchmark_counters_tabular=true
+else
+  record benchmarks "skipped (not built or no time)"
+fi
+
+# PyG: the same layer configurations on the same graphs. The full shape with 4 x 64 heads needs
+# E x H x C floats per PyG intermediate (51 GB each): expect "oom" there.
+: > "$out/pyg.jsonl"
+if [ "$have_torch" = 1 ]; then
+  for scale in 0.1 1.0; do
+    left=$(time_left)
+    if [ "$left" -lt 40 ]; then
+      record "pyg_scale_$scale" "skipped (time)"
+      continue
+    fi
+    limit=$(( left - 20 ))
+    [ "$limit" -gt 120 ] && limit=120
+    step "pyg_scale_$scale" "$limit" bash -c "PYTHONUNBUFFERED=1 python3 '$root/benchmarks/peers/pyg_gat_gpu.py' \
+      --scale $scale --configs gatv2:4:64,gat:4:64,gatv2:1:16,gat:1:16 --repeats 5 --warmup 1 | tee -a '$out/pyg.jsonl'"
+  done
+else
+  record pyg "skipped (torch / torch_geometric / CUDA not available)"
+fi
+
+# ------------------------------------------------------------------------------------------------
+summarise() {
+  python3 - "$out/bench.json" "$out/pyg.jsonl" <<'PY'
+import json, os, re, sys
+bench_path, pyg_path = sys.argv[1], sys.argv[2]
+rows = []
+if os.path.exists(bench_path) and os.path.getsize(bench_path) > 0:
+    try:
+        rows = json.load(open(bench_path)).get("benchmarks", [])
+    except json.JSONDecodeError:
+        print("bench.json is incomplete (the benchmark step was cut short)")
+scale_frac = {"0": 0.01, "1": 0.1, "2": 1.0}
+def parse(name):
+    parts = name.split("/")
+    args = dict(p.split(":") for p in parts[1:] if ":" in p)
+    return parts[0], args
+ours = {}
+core = {}
+stack = []
+for r in rows:
+    if r.get("error_occurred"):
+        print(f"  error: {r['name']}: {r.get('error_message', '')}")
+        continue
+    kind, a = parse(r["name"])
+    ms = r["real_time"] if r.get("time_unit") == "ms" else r["real_time"] / 1e6
+    if kind.startswith("core_"):
+        key = (kind[5:], a["scale"], int(a["heads"]), int(a["width"]), int(a["bwd"]))
+        core.setdefault(key, {})[int(a["impl"])] = (ms, r.get("bw_fraction", 0.0), r.get("edges_per_s", 0.0), r.get("device_mb", 0.0))
+    elif kind.startswith("layer_"):
+        key = (kind[6:], scale_frac[a["scale"]], int(a["heads"]), int(a["width"]),
+               "layer_forward_backward" if a["bwd"] == "1" else "layer_forward")
+        ours[key] = (ms, r.get("device_mb", 0.0), r.get("bw_fraction", 0.0))
+    elif kind == "paper_stack":
+        stack.append((scale_frac[a["scale"]], ms, r.get("edges_per_s", 0.0), r.get("device_mb", 0.0)))
+if rows:
+    bw = next((r.get("copy_bw_GBs") for r in rows if r.get("copy_bw_GBs")), None)
+    if bw:
+        print(f"measured device-to-device copy bandwidth: {bw:.0f} GB/s (read + write)")
+print()
+print("Attention core, fused vs library calls (cuSPARSE SDDMM/SpMM + softmax kernels)")
+print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'pass':8} {'fused ms':>9} {'library ms':>10} {'speedup':>7} {'fused bw':>8} {'Gedge/s':>8} {'fused MB':>8}")
+for key in sorted(core):
+    form, sc, h, c, bwd = key
+    f = core[key].get(0)
+    l = core[key].get(1)
+    fs = f"{f[0]:9.3f}" if f else f"{'-':>9}"
+    ls = f"{l[0]:10.3f}" if l else f"{'-':>10}"
+    sp = f"{l[0] / f[0]:7.2f}" if f and l else f"{'-':>7}"
+    bwf = f"{f[1]:8.3f}" if f else f"{'-':>8}"
+    eps = f"{f[2] / 1e9:8.2f}" if f else f"{'-':>8}"
+    mb = f"{f[3]:8.0f}" if f else f"{'-':>8}"
+    print(f"{form:6} {scale_frac[sc]:5.2f} {h:2d} {c:3d} {'fwd+bwd' if bwd else 'fwd':8} {fs} {ls} {sp} {bwf} {eps} {mb}")
+pyg = {}
+if os.path.exists(pyg_path):
+    for line in open(pyg_path):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        p = json.loads(line)
+        pyg[(p["form"], float(p["scale"]), p["heads"], p["width"], p["case"])] = p
+print()
+print("One attention layer (in 64 -> H x C, rating edge feature, self-loops): ours vs PyG")
+print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'case':8} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} {'ours MB':>8} {'PyG MB':>8} {'mem ratio':>9} {'ours bw':>7}")
+for key in sorted(set(ours) | set(pyg)):
+    form, sc, h, c, case = key
+    o = ours.get(key)
+    p = pyg.get(key)
+    os_ = f"{o[0]:9.3f}" if o else f"{'-':>9}"
+    if p and p.get("oom"):
+        ps, ratio = f"{'OOM':>9}", f"{'-':>8}"
+    elif p:
+        ps = f"{p['seconds_median'] * 1e3:9.3f}"
+        ratio = f"{p['seconds_median'] * 1e3 / o[0]:8.2f}" if o else f"{'-':>8}"
+    else:
+        ps, ratio = f"{'-':>9}", f"{'-':>8}"
+    om = f"{o[1]:8.0f}" if o else f"{'-':>8}"
+    pm = f"{p['peak_bytes'] / 2**20:8.0f}" if p and p.get("peak_bytes") else f"{'-':>8}"
+    mr = f"{p['peak_bytes'] / 2**20 / o[1]:9.2f}" if o and p and p.get("peak_bytes") and o[1] > 0 else f"{'-':>9}"
+    ob = f"{o[2]:7.3f}" if o else f"{'-':>7}"
+    print(f"{form:6} {sc:5.2f} {h:2d} {c:3d} {'fwd+bwd' if 'backward' in case else 'fwd':8} {os_} {ps} {ratio} {om} {pm} {mr} {ob}")
+if stack:
+    print()
+    print("Paper stack 384-256-256-64 (GATv2, heads 4/4/1), forward + backward")
+    for sc, ms, eps, mb in sorted(stack):
+        print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {eps / 1e9:6.2f} Gedge/s  {mb:8.0f} MB")
+PY
+}
+{
+  echo
+  echo "==================== summary ===================="
+  if command -v python3 >/dev/null; then summarise || echo "(summary script failed)"; fi
+  echo
+  echo "steps:"
+  sed 's/^/  /' "$steps_file"
+  echo "total $(elapsed)s; logs in $out"
+} 2>&1 | tee "$out/summary.txt" | tee -a "$log_file"
+
+failed=0
+grep -qE "FAILED|TIMEOUT" "$steps_file" && failed=1
+rm -f "$steps_file"
+exit $failed
