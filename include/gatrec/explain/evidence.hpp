@@ -1,0 +1,294 @@
+#pragma once
+
+/// @file
+/// @brief The evidence behind one recommendation (user u, item i), read from what the trained
+/// model computed: the items u liked that carry the most attention-rollout weight into the score,
+/// the users whose ratings shape h_i, and the attributes the recommended item shares with the
+/// cited items.
+///
+/// Which rated items to cite. The score s(u, i) = ⟨h_u, h_i⟩ is symmetric in its two embeddings,
+/// so we explain it as a virtual output node that attends to h_u with weight w and to h_i with
+/// weight 1 − w (w = 1/2 by default: neither side is privileged by the model). Its rollout is then
+///
+///     weight(c) = w · R_u[c] + (1 − w) · R_i[c]
+///
+/// with R_t the rollout of node t (explain/attention_rollout.hpp): R_u[c] is how much of h_u comes
+/// from item c (c → u directly, and longer paths), R_i[c] how much of h_i comes from c (mostly
+/// c → v → i through users v who rated both). Among the items u rated at or above a threshold
+/// ("liked"), the heaviest are cited. Like the rollout itself, the weights of all nodes sum to one.
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gatrec/core/error.hpp"
+#include "gatrec/core/types.hpp"
+#include "gatrec/explain/attention_rollout.hpp"
+#include "gatrec/explain/item_catalogue.hpp"
+#include "gatrec/graph/bipartite_graph.hpp"
+#include "gatrec/models/gat_recommender.hpp"
+
+namespace gatrec {
+
+/// What to gather as evidence.
+struct evidence_options {
+  std::size_t max_items = 2;       ///< rated items to cite
+  std::size_t max_users = 5;       ///< contributing users to list
+  std::size_t max_tags = 3;        ///< shared tags to keep
+  float like_threshold = 4.0f;     ///< only items u rated at least this are cited
+  double user_side_weight = 0.5;   ///< w in weight(c) = w R_u[c] + (1 - w) R_i[c]
+  rollout_options rollout;         ///< residual weight of the rollout
+};
+
+/// A rated item cited as evidence.
+struct cited_item {
+  index_t item = 0;      ///< item index
+  float rating = 0.0f;   ///< u's rating of it (the edge feature of the graph)
+  double to_user = 0.0;  ///< R_u[c]: rollout weight into h_u
+  double to_item = 0.0;  ///< R_i[c]: rollout weight into h_i
+  double weight = 0.0;   ///< w R_u[c] + (1 - w) R_i[c]
+};
+
+/// A user who rated the recommended item and shapes its embedding.
+struct contributing_user {
+  index_t user = 0;      ///< user index
+  float rating = 0.0f;   ///< that user's rating of the recommended item
+  double weight = 0.0;   ///< R_i[v]
+};
+
+/// An attribute of the recommended item that cited items have too.
+struct shared_attribute {
+  std::string name;            ///< as the recommended item's attributes write it
+  std::vector<index_t> items;  ///< the cited items that have it, in citation order
+};
+
+/// Everything a justification may say about (user, item).
+struct evidence {
+  index_t user = 0;
+  index_t item = 0;
+  double score = 0.0;                       ///< s(u, i) = <h_u, h_i>
+  std::vector<cited_item> items;            ///< cited liked items, heaviest first
+  std::vector<contributing_user> users;     ///< users who rated i, heaviest first
+  std::vector<shared_attribute> genres;     ///< genres of i shared with cited items, most shared first
+  std::vector<shared_attribute> tags;       ///< same for tags
+  index_t rated_items = 0;                  ///< items u rated in the model's graph
+  index_t liked_items = 0;                  ///< of which rated at least like_threshold
+  index_t item_raters = 0;                  ///< users who rated i in the model's graph
+  float like_threshold = 4.0f;              ///< the threshold used
+};
+
+namespace detail {
+
+/// Rollout weights looked up by node (binary search over a copy sorted by node id).
+class rollout_lookup {
+ public:
+  explicit rollout_lookup(std::vector<node_weight> w) : w_(std::move(w)) {
+    std::sort(w_.begin(), w_.end(), [](const node_weight& a, const node_weight& b) { return a.node < b.node; });
+  }
+  double operator()(index_t node) const {
+    const auto it = std::lower_bound(w_.begin(), w_.end(), node,
+                                     [](const node_weight& a, index_t n) { return a.node < n; });
+    return it != w_.end() && it->node == node ? it->weight : 0.0;
+  }
+
+ private:
+  std::vector<node_weight> w_;
+};
+
+/// Sorts entries by key and merges parallel edges (same key) into one with the highest rating.
+template <class Entry, class Key>
+void merge_parallel(std::vector<Entry>& v, Key key) {
+  std::sort(v.begin(), v.end(), [&](const Entry& a, const Entry& b) { return key(a) < key(b); });
+  std::size_t out = 0;
+  for (std::size_t k = 0; k < v.size(); ++k) {
+    if (out > 0 && key(v[out - 1]) == key(v[k])) {
+      v[out - 1].rating = std::max(v[out - 1].rating, v[k].rating);
+      continue;
+    }
+    v[out++] = v[k];
+  }
+  v.resize(out);
+}
+
+/// True when two attribute names are equal ignoring ASCII case and outer blanks.
+inline bool same_attribute(std::string_view a, std::string_view b) {
+  a = trim(a);
+  b = trim(b);
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    const auto x = static_cast<unsigned char>(a[k]), y = static_cast<unsigned char>(b[k]);
+    if (std::tolower(x) != std::tolower(y)) return false;
+  }
+  return true;
+}
+
+/// The attributes of the recommended item that cited items have, most shared first (stable).
+inline std::vector<shared_attribute> shared_attributes(const std::vector<std::string>& of_item,
+                                                       const std::vector<cited_item>& cited,
+                                                       const item_catalogue& catalogue, bool tags) {
+  std::vector<shared_attribute> out;
+  for (const auto& name : of_item) {
+    shared_attribute s;
+    s.name = name;
+    for (const auto& c : cited) {
+      const auto& theirs = tags ? catalogue.at(c.item).tags : catalogue.at(c.item).genres;
+      if (std::any_of(theirs.begin(), theirs.end(), [&](const std::string& t) { return same_attribute(t, name); }))
+        s.items.push_back(c.item);
+    }
+    const bool repeated = std::any_of(out.begin(), out.end(), [&](const shared_attribute& o) {
+      return same_attribute(o.name, name);
+    });
+    if (!s.items.empty() && !repeated) out.push_back(std::move(s));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const shared_attribute& a, const shared_attribute& b) { return a.items.size() > b.items.size(); });
+  return out;
+}
+
+}  // namespace detail
+
+/// Every item `user` rated in the graph, weighed by w R_u[c] + (1 - w) R_i[c], heaviest first (ties:
+/// higher rating, then lower index). A parallel edge counts once, with its highest rating.
+/// @param graph the graph the model ran on (its edge feature 0 is the rating)
+/// @param user_rollout rollout of the user's node
+/// @param item_rollout rollout of the recommended item's node
+/// @param user user index
+/// @param user_side_weight w
+/// @throw logic_error on an out-of-range user, a graph without edge features, or w outside [0, 1]
+inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, const std::vector<node_weight>& user_rollout,
+                                                 const std::vector<node_weight>& item_rollout, index_t user,
+                                                 double user_side_weight) {
+  GATREC_EXPECTS(user >= 0 && user < graph.num_users(),
+                 "user " + std::to_string(user) + " is outside [0, " + std::to_string(graph.num_users()) + ")");
+  GATREC_EXPECTS(graph.graph().edge_dim() >= 1, "the graph has no rating edge feature");
+  GATREC_EXPECTS(user_side_weight >= 0.0 && user_side_weight <= 1.0, "user_side_weight must lie in [0, 1]");
+  const csr_graph& g = graph.graph();
+  const auto& off = g.in_offsets();
+  const auto& src = g.in_sources();
+  const auto& feat = g.edge_features();
+  const auto d = static_cast<std::size_t>(g.edge_dim());
+  const detail::rollout_lookup to_user(user_rollout), to_item(item_rollout);
+  const index_t un = graph.user_node(user);
+  std::vector<cited_item> rated;
+  for (offset_t e = off[static_cast<std::size_t>(un)]; e < off[static_cast<std::size_t>(un) + 1]; ++e) {
+    const index_t v = src[static_cast<std::size_t>(e)];
+    if (graph.is_user_node(v)) continue;  // the self-loop
+    cited_item x;
+    x.item = v - graph.num_users();
+    x.rating = feat[static_cast<std::size_t>(e) * d];
+    rated.push_back(x);
+  }
+  detail::merge_parallel(rated, [](const cited_item& x) { return x.item; });
+  const double w = user_side_weight;
+  for (auto& x : rated) {
+    x.to_user = to_user(graph.item_node(x.item));
+    x.to_item = to_item(graph.item_node(x.item));
+    x.weight = w * x.to_user + (1.0 - w) * x.to_item;
+  }
+  std::sort(rated.begin(), rated.end(), [](const cited_item& a, const cited_item& b) {
+    if (a.weight != b.weight) return a.weight > b.weight;
+    if (a.rating != b.rating) return a.rating > b.rating;
+    return a.item < b.item;
+  });
+  return rated;
+}
+
+/// Gathers the evidence for (user, item) from two rollouts.
+/// @param graph the graph the model ran on (its edge feature 0 is the rating)
+/// @param user_rollout rollout of the user's node (attention_rollout)
+/// @param item_rollout rollout of the item's node
+/// @param user user index
+/// @param item item index
+/// @param score the model's s(user, item)
+/// @param catalogue titles and attributes by item index
+/// @throw logic_error on out-of-range indices, a graph without edge features, a catalogue of
+///        another size, or user_side_weight outside [0, 1]
+inline evidence gather_evidence(const bipartite_graph& graph, const std::vector<node_weight>& user_rollout,
+                                const std::vector<node_weight>& item_rollout, index_t user, index_t item, double score,
+                                const item_catalogue& catalogue, const evidence_options& opt = {}) {
+  GATREC_EXPECTS(user >= 0 && user < graph.num_users(),
+                 "user " + std::to_string(user) + " is outside [0, " + std::to_string(graph.num_users()) + ")");
+  GATREC_EXPECTS(item >= 0 && item < graph.num_items(),
+                 "item " + std::to_string(item) + " is outside [0, " + std::to_string(graph.num_items()) + ")");
+  GATREC_EXPECTS(catalogue.size() == graph.num_items(), "the catalogue has " + std::to_string(catalogue.size()) +
+                                                            " items, the graph " + std::to_string(graph.num_items()));
+  GATREC_EXPECTS(graph.graph().edge_dim() >= 1, "the graph has no rating edge feature");
+  GATREC_EXPECTS(opt.user_side_weight >= 0.0 && opt.user_side_weight <= 1.0, "user_side_weight must lie in [0, 1]");
+  const csr_graph& g = graph.graph();
+  const auto& off = g.in_offsets();
+  const auto& src = g.in_sources();
+  const auto& feat = g.edge_features();
+  const auto d = static_cast<std::size_t>(g.edge_dim());
+  const detail::rollout_lookup to_item(item_rollout);
+
+  evidence ev;
+  ev.user = user;
+  ev.item = item;
+  ev.score = score;
+  ev.like_threshold = opt.like_threshold;
+
+  std::vector<cited_item> rated = weigh_rated_items(graph, user_rollout, item_rollout, user, opt.user_side_weight);
+  ev.rated_items = static_cast<index_t>(rated.size());
+  std::vector<cited_item> liked;
+  for (const auto& x : rated)
+    if (x.rating >= opt.like_threshold) liked.push_back(x);
+  ev.liked_items = static_cast<index_t>(liked.size());
+  if (liked.size() > opt.max_items) liked.resize(opt.max_items);
+  ev.items = std::move(liked);
+
+  // Users who rated i.
+  const index_t in = graph.item_node(item);
+  for (offset_t e = off[static_cast<std::size_t>(in)]; e < off[static_cast<std::size_t>(in) + 1]; ++e) {
+    const index_t v = src[static_cast<std::size_t>(e)];
+    if (!graph.is_user_node(v)) continue;
+    ev.users.push_back({v, feat[static_cast<std::size_t>(e) * d], 0.0});
+  }
+  detail::merge_parallel(ev.users, [](const contributing_user& x) { return x.user; });
+  for (auto& x : ev.users) x.weight = to_item(graph.user_node(x.user));
+  ev.item_raters = static_cast<index_t>(ev.users.size());
+  std::sort(ev.users.begin(), ev.users.end(), [](const contributing_user& a, const contributing_user& b) {
+    if (a.weight != b.weight) return a.weight > b.weight;
+    if (a.rating != b.rating) return a.rating > b.rating;
+    return a.user < b.user;
+  });
+  if (ev.users.size() > opt.max_users) ev.users.resize(opt.max_users);
+
+  const catalogue_item& it = catalogue.at(item);
+  ev.genres = detail::shared_attributes(it.genres, ev.items, catalogue, false);
+  ev.tags = detail::shared_attributes(it.tags, ev.items, catalogue, true);
+  if (ev.tags.size() > opt.max_tags) ev.tags.resize(opt.max_tags);
+  return ev;
+}
+
+/// s(user, item) = <h_u, h_i> from a recommender's last forward pass, in double precision.
+/// @throw logic_error when no forward pass has run or an index is out of range
+template <class Scalar>
+double embedding_score(const gat_recommender<Scalar>& model, index_t user, index_t item) {
+  GATREC_EXPECTS(!model.context().outputs.empty(), "run model.forward(run_mode{}) first");
+  const auto& h = model.context().outputs.back();
+  GATREC_EXPECTS(user >= 0 && user < model.num_users() && item >= 0 && item < model.num_items(),
+                 "user or item index out of range");
+  return h.row(model.graph().user_node(user)).template cast<double>().dot(
+      h.row(model.graph().item_node(item)).template cast<double>());
+}
+
+/// The evidence for recommending `item` to `user`, from a trained recommender's last forward pass
+/// (call model.forward(run_mode{}) first).
+/// @throw logic_error as gather_evidence and attention_rollout
+template <class Scalar>
+evidence explain_recommendation(gat_recommender<Scalar>& model, index_t user, index_t item,
+                                const item_catalogue& catalogue, const evidence_options& opt = {}) {
+  GATREC_EXPECTS(user >= 0 && user < model.num_users() && item >= 0 && item < model.num_items(),
+                 "user or item index out of range");
+  const auto& bg = model.graph();
+  const auto layers = rollout_layers(model.encoder(), model.context(), bg.graph(), opt.rollout);
+  const auto ru = attention_rollout(bg.graph(), layers, bg.user_node(user), opt.rollout);
+  const auto ri = attention_rollout(bg.graph(), layers, bg.item_node(item), opt.rollout);
+  return gather_evidence(bg, ru, ri, user, item, embedding_score(model, user, item), catalogue, opt);
+}
+
+}  // namespace gatrec
