@@ -127,7 +127,7 @@ step gpu_tests 200 run_tests
 run_sanitizer() {
   command -v compute-sanitizer >/dev/null || { echo "compute-sanitizer not on PATH"; return 3; }
   compute-sanitizer --tool memcheck --error-exitcode 99 "$build/tests/test_cuda_attention" --gtest_color=no \
-    --gtest_filter='CudaAttention.SingleNodeAndNodesWithoutEdges:CudaAttention.MatchesCpuOnEveryLaneLayout'
+    --gtest_filter='CudaAttention.SingleNodeAndIsolatedNodes:CudaAttention.MatchesCpuOnEveryLaneLayout'
   compute-sanitizer --tool memcheck --error-exitcode 99 "$build/tests/test_cuda_kernels" --gtest_color=no
 }
 export -f run_sanitizer

@@ -32,24 +32,36 @@ struct attention_case {
   index_t nodes = 300;
   int avg_degree = 6;
   offset_t hub_degree = 2000;   ///< in-degree of node 1
+  int tiny = 0;                 ///< 1: one node and its self-loop; 2: three nodes, node 0 isolated
   std::uint64_t seed = 7;
 
   std::string name() const {
     return std::string(form == attention_form::gat ? "gat" : "gatv2") + (concat ? "_concat" : "_mean") + "_h" +
            std::to_string(heads) + "_c" + std::to_string(head_dim) + "_e" + std::to_string(edge_dim) +
            (dropout > 0 ? "_dropout" : "") + (bias ? "_bias" : "") + (self_loops ? "_loops" : "") + "_chunk" +
-           std::to_string(chunk_edges) + (vector_aligned ? "" : "_scalar") + "_n" + std::to_string(nodes) +
-           "_hub" + std::to_string(hub_degree);
+           std::to_string(chunk_edges) + (vector_aligned ? "" : "_scalar") +
+           (tiny == 1 ? "_single_node" : tiny == 2 ? "_three_nodes" :
+                        "_n" + std::to_string(nodes) + "_hub" + std::to_string(hub_degree));
   }
 };
 
 /// Node 0 receives no edge (unless self-loops are added); node n-1 sends none; node 1 receives
 /// `hub_degree` edges from random sources (so duplicates); node 2 sends one edge to every node but
-/// 0 and a second to every third one; explicit duplicate edges 3 -> 4.
+/// 0 and a second to every third one; explicit duplicate edges 3 -> 4. Needs nodes >= 5.
+/// Tiny graphs: (1) a single node whose only edge is its self-loop; (2) three nodes with edges
+/// 1 -> 2, 2 -> 1 and twice 1 -> 1, so node 0 has neither in- nor out-edges.
 inline csr_graph case_graph(const attention_case& c) {
   rng gen(c.seed);
-  const index_t n = c.nodes;
   const int d = std::max(c.edge_dim, 1);
+  if (c.tiny != 0) {
+    const std::vector<index_t> src = c.tiny == 1 ? std::vector<index_t>{0} : std::vector<index_t>{1, 2, 1, 1};
+    const std::vector<index_t> dst = c.tiny == 1 ? std::vector<index_t>{0} : std::vector<index_t>{2, 1, 1, 1};
+    std::vector<float> feat;
+    for (std::size_t k = 0; k < src.size() * static_cast<std::size_t>(d); ++k) feat.push_back(0.5f + 0.75f * k);
+    return csr_graph(c.tiny == 1 ? 1 : 3, src, dst, feat, d);
+  }
+  const index_t n = c.nodes;
+  GATREC_EXPECTS(n >= 5, "case graphs need at least 5 nodes");
   std::vector<index_t> src, dst;
   std::vector<float> feat;
   auto add = [&](index_t s, index_t t) {
@@ -123,6 +135,10 @@ inline std::vector<attention_case> small_attention_cases() {
     add(true, 8, 32, 1, 0.0, 256);                  // float4, 8 lanes per edge
     add(false, 2, 128, 2, 0.0, 100);                // float4, a warp per edge
     add(true, 1, 256, 1, 0.0, 256);                 // float4, two vectors per lane
+    add(true, 2, 6, 1, 0.0, 256);                   // a single node with its self-loop
+    cases.back().tiny = 1;
+    add(false, 3, 16, 2, 0.3, 1);                   // three nodes, node 0 isolated; one edge per chunk
+    cases.back().tiny = 2;
   }
   return cases;
 }

@@ -90,7 +90,8 @@ void check_layer(const attention_case& cs, bool check_determinism) {
   gatrec::test::expect_matrix_near("alpha", got.alpha, alpha_ref, tolerance);
   for (std::size_t k = 0; k < params.size(); ++k) {
     ASSERT_EQ(dparams[k]->name, params[k]->name);
-    gatrec::test::expect_matrix_near("d " + params[k]->name, got.grads[k], params[k]->grad, tolerance);
+    gatrec::test::expect_matrix_near("d " + params[k]->name, got.grads[k], params[k]->grad, tolerance,
+                                     cs.tiny == 1);  // one edge per softmax: score gradients are exactly 0
   }
   gatrec::test::expect_matrix_near("dx", got.dx, dx_ref, tolerance);
   // Every per-edge gradient and log-sum-exp was written.
@@ -117,7 +118,7 @@ void check(const attention_case& cs, bool determinism = false) {
 TEST(CudaAttention, MatchesCpuOnEveryLaneLayout) {
   GATREC_SKIP_WITHOUT_GPU();
   for (attention_case cs : gatrec::test::small_attention_cases()) {
-    if (!cs.vector_aligned) continue;  // the device picks the layout from the pointers
+    if (!cs.vector_aligned || cs.tiny != 0) continue;  // the device picks the layout from the pointers
     check(cs);
   }
 }
@@ -143,20 +144,10 @@ TEST(CudaAttention, MatchesCpuOnALargeGraphWhereWarpsLoop) {
   }
 }
 
-TEST(CudaAttention, SingleNodeAndNodesWithoutEdges) {
+TEST(CudaAttention, SingleNodeAndIsolatedNodes) {
   GATREC_SKIP_WITHOUT_GPU();
-  for (attention_form f : {attention_form::gatv2, attention_form::gat}) {
-    // One node with a self-loop only, and a 3-node graph where node 0 receives nothing.
-    for (gatrec::index_t nodes : {2, 3}) {
-      attention_case cs;
-      cs.form = f;
-      cs.nodes = nodes;
-      cs.avg_degree = 1;
-      cs.hub_degree = 3;
-      cs.head_dim = 6;
-      check(cs);
-    }
-  }
+  for (attention_case cs : gatrec::test::small_attention_cases())
+    if (cs.tiny != 0) check(cs, true);
 }
 
 TEST(CudaAttention, RejectsShapesTheKernelsCannotTake) {

@@ -744,12 +744,15 @@ compare_result compare(const S* got, const S* ref, std::size_t n) {
 }
 
 template <class S>
-void expect_close(const std::string& what, const S* got, const S* ref, std::size_t n, double tol) {
+void expect_close(const std::string& what, const S* got, const S* ref, std::size_t n, double tol,
+                  bool zero_reference_ok = false) {
   const compare_result r = compare(got, ref, n);
   std::printf("  %-28s n=%-9zu max|err| %.3e  max|ref| %.3e  (normalised %.2e)\n", what.c_str(), n, r.max_error,
               r.scale, r.max_error / std::max(r.scale, 1e-30));
   EXPECT_TRUE(r.finite) << what;
-  EXPECT_GT(r.scale, 0.0) << what << ": the reference is all zeros (a test on zeros proves nothing)";
+  if (!zero_reference_ok) {
+    EXPECT_GT(r.scale, 0.0) << what << ": the reference is all zeros (a test on zeros proves nothing)";
+  }
   EXPECT_LE(r.max_error, tol * std::max(r.scale, 1e-30))
       << what << ": element " << r.worst << " got " << got[r.worst] << " expected " << ref[r.worst];
 }
@@ -918,7 +921,8 @@ void run_emulated_layer(const attention_case& cs, double tol) {
     const matrix<S>& got = grads[p->name];
     ASSERT_EQ(got.rows(), p->grad.rows()) << p->name;
     ASSERT_EQ(got.cols(), p->grad.cols()) << p->name;
-    expect_close("d " + p->name, got.data(), p->grad.data(), static_cast<std::size_t>(got.size()), tol);
+    // With a single edge per softmax (the one-node graph) every score gradient is exactly 0.
+    expect_close("d " + p->name, got.data(), p->grad.data(), static_cast<std::size_t>(got.size()), tol, cs.tiny == 1);
   }
   expect_close("dx", dx.data(), dx_ref.data(), static_cast<std::size_t>(dx.size()), tol);
   // Intermediate per-edge gradients: every slot written.
