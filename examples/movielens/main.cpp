@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "data_setup.hpp"
+#include "explain.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "run_model.hpp"
@@ -18,6 +19,8 @@
 
 int main(int argc, char** argv) {
   using namespace movielens;
+  // Subcommands "recommend" and "explain-faithfulness": grounded justifications (explain.hpp).
+  if (argc > 1 && is_explain_command(argv[1])) return run_explain(argc, argv);
   options o;
   try {
     o = parse_options(argc, argv);

@@ -43,6 +43,8 @@ struct options {
   std::string validation_metric = "ndcg@20";
   double lr = -1;            // -1: the model's default
   double weight_decay = 1e-5;
+  std::string loss = "bpr";  // bpr | softmax
+  double temperature = 1.0;  // softmax loss temperature
   double bpr_weight = -1;    // -1: the model's default (gat: 5, baselines: 1)
   double cos_weight = -1;    // -1: the model's default (gat: 2, baselines: 0)
   int negatives = 1;
@@ -105,6 +107,8 @@ Training:
   --validation-metric M   full-ranking metric (ndcg@20, default) or paper:M for the rated-only protocol
   --warmup N              epochs before early stopping and the lr schedule react (default 30)
   --lr X --weight-decay X --bpr-weight X --cos-weight X --negatives N --dislike-fraction X --clip X
+  --loss bpr|softmax      ranking term: sampled BPR (PAPER.md, default) or a full softmax over the
+                          catalogue per liked item (weight --bpr-weight, --temperature T)
   --heads 4,4,1 --head-dim N --no-edge-features --no-self-loops --dropout X
   --dim N --lightgcn-layers N --lambda X (EASE) --knn N (ItemKNN) --like-threshold X
   --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
@@ -201,6 +205,8 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--validation-metric") o.validation_metric = value();
     else if (flag == "--lr") o.lr = to_double(flag, value());
     else if (flag == "--weight-decay") o.weight_decay = to_double(flag, value());
+    else if (flag == "--loss") o.loss = value();
+    else if (flag == "--temperature") o.temperature = to_double(flag, value());
     else if (flag == "--bpr-weight") o.bpr_weight = to_double(flag, value());
     else if (flag == "--cos-weight") o.cos_weight = to_double(flag, value());
     else if (flag == "--negatives") o.negatives = static_cast<int>(to_int(flag, value()));
@@ -257,6 +263,8 @@ inline options parse_options(int argc, char** argv) {
   if (o.heads.empty()) throw usage_error("--heads needs at least one layer");
   if (o.dataset == "lcfn" && o.protocol == "paper")
     throw usage_error("the paper protocol needs explicit ratings; lcfn is implicit (use --protocol full)");
+  if (o.loss != "bpr" && o.loss != "softmax") throw usage_error("--loss must be bpr or softmax");
+  if (o.temperature <= 0) throw usage_error("--temperature must be positive");
   if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
   if (o.refit && o.validation_fraction <= 0) throw usage_error("--refit needs a validation part (--validation-fraction > 0)");
   if (o.validation_metric.find('@') == std::string::npos)

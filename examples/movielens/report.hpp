@@ -206,11 +206,11 @@ inline std::filesystem::path per_model_path(const std::string& path, const std::
 inline void write_history(const options& o, const std::vector<model_summary>& models) {
   std::ofstream out(o.history);
   if (!out) throw gatrec::io_error("cannot write " + o.history);
-  out << "model,seed,epoch,loss,bpr,cosine,validation,lr,seconds\n";
+  out << "model,seed,epoch,loss,ranking,cosine,validation,lr,seconds\n";
   for (const auto& m : models)
     for (const auto& r : m.runs)
       for (const auto& e : r.history) {
-        out << m.model << ',' << r.seed << ',' << e.epoch << ',' << e.loss << ',' << e.bpr << ',' << e.cosine << ',';
+        out << m.model << ',' << r.seed << ',' << e.epoch << ',' << e.loss << ',' << e.ranking << ',' << e.cosine << ',';
         if (!std::isnan(e.validation)) out << e.validation;
         out << ',' << e.lr << ',' << e.seconds << '\n';
       }

@@ -52,6 +52,9 @@ inline gatrec::trainer_options trainer_options_for(const options& o, const std::
   t.optimizer.weight_decay = o.weight_decay;
   t.loss.bpr_weight = o.bpr_weight >= 0 ? o.bpr_weight : (gat ? 5.0 : 1.0);
   t.loss.cosine_weight = o.cos_weight >= 0 ? o.cos_weight : (gat ? 2.0 : 0.0);
+  t.ranking = o.loss == "softmax" ? gatrec::ranking_loss::softmax : gatrec::ranking_loss::bpr;
+  t.softmax.weight = o.bpr_weight >= 0 ? o.bpr_weight : 1.0;
+  t.softmax.temperature = o.temperature;
   t.sampler.like_threshold = explicit_ratings ? o.like_threshold : 0.0f;
   t.sampler.dislike_threshold = explicit_ratings ? 2.0f : -1.0f;
   t.sampler.negatives_per_positive = o.negatives;

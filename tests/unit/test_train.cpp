@@ -5,6 +5,7 @@
 #include <gatrec/train/hybrid_loss.hpp>
 #include <gatrec/train/negative_sampler.hpp>
 #include <gatrec/train/reduce_on_plateau.hpp>
+#include <gatrec/train/softmax_loss.hpp>
 
 #include <gtest/gtest.h>
 
@@ -98,6 +99,37 @@ TEST(HybridLoss, PriorShiftsTheBprMarginAndKeepsGradientsExact) {
     return gatrec::hybrid_loss(h, 1, t, 1, {1.0, 0.0}, g, &prior).total;
   };
   EXPECT_LT(gatrec::test::check_gradient(h.data(), grad.data(), h.size(), loss).max_rel_error, 1e-6);
+}
+
+TEST(SoftmaxLoss, ValueByHandAndGradientByFiniteDifferences) {
+  // One user, two items; scores s = (1, 0) with tau = 1, the user likes item 0:
+  // L = log(e^1 + e^0) - 1.
+  matrix<double> h(3, 1);
+  h << 1, 1, 0;
+  const std::vector<gatrec::offset_t> offsets{0, 1};
+  const std::vector<gatrec::index_t> positives{0};
+  matrix<double> grad = matrix<double>::Zero(3, 1);
+  const double l = gatrec::softmax_loss(h, 1, offsets, positives, {1.0, 1.0, 1e9}, grad);
+  EXPECT_NEAR(l, std::log(std::exp(1.0) + 1.0) - 1.0, 1e-12);
+
+  // Random case: 4 users (one without positives), 6 items, temperature 0.7, weight 2, with a prior.
+  matrix<double> hr = gatrec::test::random_matrix<double>(10, 3, 8);
+  const std::vector<gatrec::offset_t> off{0, 2, 2, 3, 5};
+  const std::vector<gatrec::index_t> pos{1, 4, 0, 2, 5};
+  gatrec::matrix<float> s0 = gatrec::test::random_matrix<float>(4, 6, 9);
+  const gatrec::score_prior prior(table_scorer(s0), 0.5);
+  const gatrec::softmax_loss_options o{2.0, 0.7, 1e9};
+  matrix<double> g = matrix<double>::Zero(10, 3);
+  gatrec::softmax_loss(hr, 4, off, pos, o, g, &prior);
+  auto loss = [&] {
+    matrix<double> scratch = matrix<double>::Zero(10, 3);
+    return gatrec::softmax_loss(hr, 4, off, pos, o, scratch, &prior);
+  };
+  const auto r = gatrec::test::check_gradient(hr.data(), g.data(), hr.size(), loss);
+  EXPECT_LT(r.max_rel_error, 1e-6);
+  EXPECT_GT(r.max_abs_grad, 0.0);
+  matrix<double> small = matrix<double>::Zero(10, 3);
+  EXPECT_THROW(gatrec::softmax_loss(hr, 4, off, pos, {1.0, 1.0, 10.0}, small), gatrec::logic_error);  // 24 > max
 }
 
 TEST(HybridLoss, CosineCountsEachPositiveOnce) {

@@ -68,6 +68,10 @@ class negative_sampler {
 
   /// Number of distinct positive (user, item) pairs.
   std::size_t num_positives() const { return positives_.size(); }
+  /// (num_users + 1) offsets into positives(): user u's liked items are [offsets[u], offsets[u+1]).
+  const std::vector<offset_t>& positive_offsets() const { return positive_offsets_; }
+  /// Every user's liked items, sorted, concatenated in user order.
+  const std::vector<index_t>& positives() const { return positives_; }
   const sampler_options& options() const { return opt_; }
 
   /// Triples for one epoch: each positive once per negative, grouped by positive (the layout

@@ -25,13 +25,22 @@
 #include "gatrec/train/hybrid_loss.hpp"
 #include "gatrec/train/negative_sampler.hpp"
 #include "gatrec/train/reduce_on_plateau.hpp"
+#include "gatrec/train/softmax_loss.hpp"
 
 namespace gatrec {
+
+/// The ranking term of the loss.
+enum class ranking_loss {
+  bpr,      ///< PAPER.md: -log sigmoid(s_ui - s_uj) over sampled negatives (hybrid_loss)
+  softmax,  ///< full softmax over the catalogue for every liked item (softmax_loss)
+};
 
 /// Everything the training loop can be told.
 struct trainer_options {
   int max_epochs = 300;
-  hybrid_loss_options loss;
+  ranking_loss ranking = ranking_loss::bpr;
+  hybrid_loss_options loss;         ///< BPR and cosine weights (the cosine term applies to both rankings)
+  softmax_loss_options softmax;     ///< with ranking_loss::softmax
   sampler_options sampler;
   adamw_options optimizer;
   plateau_options plateau;          ///< on the validation metric (maximised), or on the loss without validation
@@ -63,7 +72,7 @@ struct trainer_options {
 /// One line of the training history.
 struct epoch_record {
   int epoch = 0;
-  double loss = 0, bpr = 0, cosine = 0;
+  double loss = 0, ranking = 0, cosine = 0;  ///< total, ranking term (BPR or softmax), cosine term
   double validation = std::nan("");  ///< NaN when not evaluated this epoch
   double lr = 0;
   double seconds = 0;                ///< wall time since training started
@@ -208,8 +217,15 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     sampler.sample(static_cast<std::uint64_t>(epoch), triples);
     zero_grad(params);
     const matrix<Scalar>& h = model.forward(run_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)});
-    const loss_value l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad,
-                                     opt.prior_in_loss ? opt.prior : nullptr);
+    const score_prior* loss_prior = opt.prior_in_loss ? opt.prior : nullptr;
+    loss_value l;
+    if (opt.ranking == ranking_loss::bpr) {
+      l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad, loss_prior);
+    } else {
+      l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, {0.0, opt.loss.cosine_weight}, grad);
+      l.bpr = softmax_loss(h, nu, sampler.positive_offsets(), sampler.positives(), opt.softmax, grad, loss_prior);
+      l.total = l.bpr + opt.loss.cosine_weight * l.cosine;
+    }
     if (!std::isfinite(l.total))
       throw error("training diverged at epoch " + std::to_string(epoch) + ": loss is " + std::to_string(l.total));
     model.backward(grad);
@@ -219,7 +235,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     epoch_record rec;
     rec.epoch = epoch;
     rec.loss = l.total;
-    rec.bpr = l.bpr;
+    rec.ranking = l.bpr;
     rec.cosine = l.cosine;
     rec.lr = optimizer.lr();
     bool is_best = false;
@@ -249,7 +265,8 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     if (log != nullptr) {
       const double per_epoch = rec.seconds / epoch;
       char line[256];
-      std::snprintf(line, sizeof line, "epoch %3d/%d  loss %.4f (bpr %.4f, cos %.4f)", epoch, max_epochs, l.total,
+      std::snprintf(line, sizeof line, "epoch %3d/%d  loss %.4f (%s %.4f, cos %.4f)", epoch, max_epochs, l.total,
+                    opt.ranking == ranking_loss::bpr ? "bpr" : "softmax",
                     l.bpr, l.cosine);
       std::string s = line;
       if (!std::isnan(rec.validation)) {
