@@ -144,7 +144,8 @@ TEST(Evidence, CitesTheHeaviestLikedItemsWithRatingsAndSharedGenres) {
   EXPECT_EQ(ev3.items[1].item, toy);
   EXPECT_EQ(gatrec::template_justification(ev3, f.catalogue),
             "Recommended because you rated Heat (1995) 5/5, Toy Story (1995) 2/5, The Usual Suspects (1995) 4/5 and "
-            "Casino (1995) 3/5; it shares the genres thriller and crime with them.");  // thriller: 3 items, crime: 2
+            "Casino (1995) 3/5; like Heat (1995), The Usual Suspects (1995) and Casino (1995), it is a thriller film, "
+            "and like Heat (1995) and The Usual Suspects (1995), a crime film.");  // thriller: 3 items, crime: 2
 }
 
 TEST(Justification, Utf8TitlesAndGenresSharedWithOnlySomeItems) {
@@ -156,7 +157,7 @@ TEST(Justification, Utf8TitlesAndGenresSharedWithOnlySomeItems) {
   EXPECT_EQ(ev.genres[0].items, (std::vector<index_t>{amelie}));
   EXPECT_EQ(gatrec::template_justification(ev, f.catalogue),
             "Recommended because you rated Le Fabuleux destin d'Am\xC3\xA9lie Poulain (2001) 5/5 and La Cit\xC3\xA9 des "
-            "enfants perdus (1995) 4/5; it shares the genre comedy with them.");
+            "enfants perdus (1995) 4/5; like Le Fabuleux destin d'Am\xC3\xA9lie Poulain (2001), it is a comedy film.");
 }
 
 TEST(Justification, NothingSharedSaysOnlyWhatWasRated) {
@@ -193,7 +194,7 @@ TEST(Justification, SharedTagsJoinTheGenreClauseWhenEveryCitedItemHasThem) {
   one.max_items = 1;
   const auto ev2 = gatrec::gather_evidence(f.graph, h.ru, {}, 0, amelie, 0.1, c, one);
   EXPECT_EQ(gatrec::template_justification(ev2, c),
-            "Recommended because you rated Heat (1995) 5/5; it shares the tag heist with it.");
+            "Recommended because you rated Heat (1995) 5/5; like it, it is tagged heist.");
 }
 
 TEST(Justification, NoLikedNeighbourFallsBackOnTheItemsRaters) {

@@ -99,6 +99,22 @@ inline std::string_view title_core(std::string_view title) {
   return title;
 }
 
+/// Attribute names grouped by the exact list of cited items that have them: (items, names), groups
+/// in order of first appearance (shared_attributes sorts the most shared first).
+inline std::vector<std::pair<std::vector<index_t>, std::vector<std::string>>> group_by_items(
+    const std::vector<shared_attribute>& attributes, bool lower = true) {
+  std::vector<std::pair<std::vector<index_t>, std::vector<std::string>>> out;
+  for (const auto& a : attributes) {
+    const std::string name = lower ? ascii_lower(trim(a.name)) : std::string(trim(a.name));
+    const auto g = std::find_if(out.begin(), out.end(), [&](const auto& x) { return x.first == a.items; });
+    if (g != out.end())
+      g->second.push_back(name);
+    else
+      out.push_back({a.items, {name}});
+  }
+  return out;
+}
+
 /// The clause on the users who shape the item's embedding (used when no liked item can be cited);
 /// empty when nobody rated the item.
 inline std::string users_clause(const evidence& ev, const justification_options& opt) {
@@ -119,10 +135,12 @@ inline std::string users_clause(const evidence& ev, const justification_options&
 /// The template justification of one recommendation. Deterministic; uses the evidence only.
 ///
 /// - Cited items: "Recommended because you rated Heat (1995) 5/5 and The Usual Suspects (1995)
-///   4/5; like them, it is a crime and thriller film." Tags every cited item shares add ", tagged
-///   heist". When the shared genres are not common to every cited item: "...; it shares the genres
-///   crime and drama [and the tag heist] with them"; without shared genres: "...; it shares the tag
-///   heist with it". Nothing shared: the sentence ends after the cited items.
+///   4/5; like them, it is a crime and thriller film." Shared genres are grouped by the cited items
+///   that have them, and each "like ..." names exactly those items ("them"/"it" for all of them):
+///   "...; like Heat (1995), it is an action film", and a second group ", and like X, a drama
+///   film". Tags every cited item has add ", tagged heist" after a "like them" clause; without
+///   shared genres: "...; like it, it is tagged heist". Nothing shared: the sentence ends after the
+///   cited items.
 /// - No liked item (nothing rated at least the threshold): "You have not rated any film 4/5 or
 ///   higher yet, so this comes from other users' ratings: the 5 users who most shape its
 ///   representation rated it 4.4/5 on average."
@@ -157,27 +175,30 @@ inline std::string template_justification(const evidence& ev, const item_catalog
                     (opt.show_ratings ? " " + detail::format_rating(c.rating) + scale : std::string()));
   std::string s = std::string("Recommended because you ") + (opt.show_ratings ? "rated " : "watched ") +
                   detail::join_naturally(cited);
-  const bool several = ev.items.size() > 1;
-  const std::string them = several ? "them" : "it";
-  const std::vector<std::string> genres = detail::attribute_names(ev.genres, true);
-  const std::vector<std::string> tags = detail::attribute_names(ev.tags, false);
-  const auto plural = [](const std::vector<std::string>& v, const char* one) {
-    return std::string(one) + (v.size() > 1 ? "s " : " ");
+  // Attributes are grouped by the cited items that have them, largest group first, so that each
+  // "like ..." names exactly the items it is true of ("them"/"it" when it is all of them).
+  const auto groups = detail::group_by_items(ev.genres);
+  const auto who = [&](const std::vector<index_t>& items) {
+    if (items.size() == ev.items.size()) return std::string(items.size() > 1 ? "them" : "it");
+    std::vector<std::string> titles;
+    for (const index_t i : items) titles.push_back(catalogue.at(i).title);
+    return detail::join_naturally(titles);
   };
-  const auto in_all = [&](const shared_attribute& a) { return a.items.size() == ev.items.size(); };
-  if (!genres.empty() && std::all_of(ev.genres.begin(), ev.genres.end(), in_all)) {
-    s += "; like " + them + ", it is " + detail::indefinite_article(genres.front()) + " " +
-         detail::join_naturally(genres) + " " + opt.noun;
-    // "like them" covers what every cited item has: tags shared by only some are left out here.
-    std::vector<shared_attribute> common;
-    std::copy_if(ev.tags.begin(), ev.tags.end(), std::back_inserter(common), in_all);
-    if (!common.empty()) s += ", tagged " + detail::join_naturally(detail::attribute_names(common, false));
-  } else if (!genres.empty()) {
-    s += "; it shares the " + plural(genres, "genre") + detail::join_naturally(genres);
-    if (!tags.empty()) s += " and the " + plural(tags, "tag") + detail::join_naturally(tags);
-    s += " with " + them;
-  } else if (!tags.empty()) {
-    s += "; it shares the " + plural(tags, "tag") + detail::join_naturally(tags) + " with " + them;
+  const auto kind = [&](const std::vector<std::string>& names) {
+    const std::string lower = detail::join_naturally(names);
+    return std::string(detail::indefinite_article(lower)) + " " + lower + " " + opt.noun;
+  };
+  std::vector<shared_attribute> common_tags;
+  std::copy_if(ev.tags.begin(), ev.tags.end(), std::back_inserter(common_tags),
+               [&](const shared_attribute& a) { return a.items.size() == ev.items.size(); });
+  if (!groups.empty()) {
+    s += "; like " + who(groups[0].first) + ", it is " + kind(groups[0].second);
+    if (groups[0].first.size() == ev.items.size() && !common_tags.empty())
+      s += ", tagged " + detail::join_naturally(detail::attribute_names(common_tags, false));
+    if (groups.size() > 1) s += ", and like " + who(groups[1].first) + ", " + kind(groups[1].second);
+  } else if (!ev.tags.empty()) {
+    const auto tag_groups = detail::group_by_items(ev.tags, false);
+    s += "; like " + who(tag_groups[0].first) + ", it is tagged " + detail::join_naturally(tag_groups[0].second);
   }
   return s + ".";
 }
