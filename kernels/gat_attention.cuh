@@ -189,13 +189,17 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     softmax_state<float> state = softmax_empty<float>();
     float acc[N];
     zero_fragment(acc);
+    // The source index runs one edge ahead, so each iteration waits on one dependent load (the
+    // row z_j), not two.
+    index_t j_next = e_begin + q < e_end ? g.in_sources[e_begin + q] : 0;
     for (offset_t base = e_begin; base < e_end; base += P) {
       const offset_t e = base + q;
       const bool active = e < e_end;  // uniform within a group; every lane reaches the shuffles
+      const index_t j = j_next;
+      if (e + P < e_end) j_next = g.in_sources[e + P];
       float zf[N];
       float logit = 0.f;
       if (active) {
-        const index_t j = g.in_sources[e];
         load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
         const float* r = g.edge_features + e * g.feature_stride;
         if constexpr (Form == attention_form::gatv2) {
@@ -231,44 +235,45 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
 }
 
 /// Folds the partial states of each split node, in slot (edge) order, and finishes it. One warp
-/// per (split node, head); lanes over columns, 32 at a time.
+/// per (split node, head) item, grid-stride; lanes over columns, 32 at a time.
 __global__ void __launch_bounds__(attention_block_threads, 2)
     attention_merge_kernel(attention_forward_args a, graph_view g, chunk_view ch) {
-  const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
   const int H = a.heads, C = a.width;
   const std::int64_t HC = static_cast<std::int64_t>(H) * C;
-  if (warp >= ch.num_splits * H) return;
-  const std::int64_t k = warp / H;
-  const int h = static_cast<int>(warp % H);
   const int lane = threadIdx.x & 31;
-  const index_t i = ch.split_nodes[k];
-  const std::int64_t s_begin = ch.split_slot_begin[k], s_end = ch.split_slot_begin[k + 1];
-  softmax_state<float> state = softmax_empty<float>();
-  for (int c0 = 0; c0 < C; c0 += 32) {
-    const int col = c0 + lane;
-    state = softmax_empty<float>();
-    float acc[1] = {0.f};
-    for (std::int64_t s = s_begin; s < s_end; ++s) {
-      const softmax_state<float> part{a.part_state[(s * H + h) * 2], a.part_state[(s * H + h) * 2 + 1]};
-      const softmax_merge_factors<float> f = softmax_merge(state, part);
-      const float x[1] = {col < C ? a.part_acc[(s * H + h) * C + col] : 0.f};
-      float merged[1];
-      softmax_combine(acc, f.first, x, f.second, merged);
-      acc[0] = merged[0];
+  for (std::int64_t item = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
+       item < ch.num_splits * H; item += static_cast<std::int64_t>(gridDim.x) * attention_block_warps) {
+    const std::int64_t k = item / H;
+    const int h = static_cast<int>(item % H);
+    const index_t i = ch.split_nodes[k];
+    const std::int64_t s_begin = ch.split_slot_begin[k], s_end = ch.split_slot_begin[k + 1];
+    softmax_state<float> state = softmax_empty<float>();
+    for (int c0 = 0; c0 < C; c0 += 32) {
+      const int col = c0 + lane;
+      state = softmax_empty<float>();
+      float acc[1] = {0.f};
+      for (std::int64_t s = s_begin; s < s_end; ++s) {
+        const softmax_state<float> part{a.part_state[(s * H + h) * 2], a.part_state[(s * H + h) * 2 + 1]};
+        const softmax_merge_factors<float> f = softmax_merge(state, part);
+        const float x[1] = {col < C ? a.part_acc[(s * H + h) * C + col] : 0.f};
+        float merged[1];
+        softmax_combine(acc, f.first, x, f.second, merged);
+        acc[0] = merged[0];
+      }
+      if (col < C) {
+        const float out = acc[0] * softmax_normaliser(state);
+        if (a.o != nullptr) a.o[i * HC + static_cast<std::int64_t>(h) * C + col] = out;
+        if (a.concat && a.y != nullptr)
+          a.y[i * HC + static_cast<std::int64_t>(h) * C + col] =
+              a.bias != nullptr ? out + a.bias[static_cast<std::int64_t>(h) * C + col] : out;
+      }
     }
-    if (col < C) {
-      const float out = acc[0] * softmax_normaliser(state);
-      if (a.o != nullptr) a.o[i * HC + static_cast<std::int64_t>(h) * C + col] = out;
-      if (a.concat && a.y != nullptr)
-        a.y[i * HC + static_cast<std::int64_t>(h) * C + col] =
-            a.bias != nullptr ? out + a.bias[static_cast<std::int64_t>(h) * C + col] : out;
-    }
+    const float lse = softmax_log_sum_exp(state);
+    if (lane == 0) a.lse[static_cast<std::int64_t>(i) * H + h] = lse;
+    if (a.alpha != nullptr)
+      for (offset_t e = g.in_offsets[i] + lane; e < g.in_offsets[i + 1]; e += 32)
+        a.alpha[e * H + h] = softmax_weight(a.alpha[e * H + h], lse);
   }
-  const float lse = softmax_log_sum_exp(state);
-  if (lane == 0) a.lse[static_cast<std::int64_t>(i) * H + h] = lse;
-  if (a.alpha != nullptr)
-    for (offset_t e = g.in_offsets[i] + lane; e < g.in_offsets[i + 1]; e += 32)
-      a.alpha[e * H + h] = softmax_weight(a.alpha[e * H + h], lse);
 }
 
 /// y_i = (1/H) sum_h o_i^h + b (the mean of heads). One thread per output element.
@@ -354,7 +359,7 @@ void dispatch_lane_layout(int width, bool aligned, F&& f) {
   GATREC_EXPECTS(false, "no kernel compiled for this lane layout");
 }
 
-/// Blocks for a warp-per-item kernel over `items` items (grid-stride beyond 65535 * 8 items).
+/// Blocks for a warp-per-item grid-stride kernel over `items` items (at most 65535 blocks).
 inline unsigned warp_grid_size(std::int64_t items) {
   const std::int64_t blocks = (items + kernels::attention_block_warps - 1) / kernels::attention_block_warps;
   return static_cast<unsigned>(std::min<std::int64_t>(std::max<std::int64_t>(blocks, 1), 65535));

@@ -141,15 +141,17 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     float dt[N];
     zero_fragment(dt);
     float dd = 0.f;
+    index_t j_next = e_begin + q < e_end ? g.in_sources[e_begin + q] : 0;  // one edge ahead
     for (offset_t base = e_begin; base < e_end; base += P) {
       const offset_t e = base + q;
       const bool active = e < e_end;
+      const index_t j = j_next;
+      if (e + P < e_end) j_next = g.in_sources[e + P];
       float zf[N];
       float pe[N];
       float logit = 0.f, gz = 0.f, u = 0.f;
       const float* r = g.edge_features + (active ? e : e_begin) * g.feature_stride;
       if (active) {
-        const index_t j = g.in_sources[e];
         load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
         gz = partial_dot(gi, zf);
         if constexpr (Form == attention_form::gatv2) {
@@ -263,15 +265,21 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     float acc[N];
     zero_fragment(acc);
     float ds = 0.f;
+    // The edge id and its destination run one slot ahead (a chain of two dependent loads).
+    offset_t e_next = k_begin + q < k_end ? g.out_edge_ids[k_begin + q] : 0;
+    index_t i_next = k_begin + q < k_end ? g.in_destinations[e_next] : 0;
     for (offset_t base = k_begin; base < k_end; base += P) {
       const offset_t k = base + q;
       const bool active = k < k_end;
+      const offset_t e = active ? e_next : 0;
+      const index_t i = i_next;
+      if (k + P < k_end) {
+        e_next = g.out_edge_ids[k + P];
+        i_next = g.in_destinations[e_next];
+      }
       float gi[N], t[N], pe[N];
       float logit = 0.f, lse = 0.f, dlv = 0.f;
-      offset_t e = 0;
       if (active) {
-        e = g.out_edge_ids[k];
-        const index_t i = g.in_destinations[e];
         const float* r = g.edge_features + e * g.feature_stride;
         load_output_grad<L>(a, i, h, rank, gi);
         lse = a.lse[static_cast<std::int64_t>(i) * H + h];
@@ -322,39 +330,40 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
 template <attention_form Form>
 __global__ void __launch_bounds__(attention_block_threads, 2)
     attention_backward_merge_kernel(attention_backward_args a, chunk_view ch, bool source_side) {
-  const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
   const int H = a.heads, C = a.width;
   const std::int64_t HC = static_cast<std::int64_t>(H) * C;
-  if (warp >= ch.num_splits * H) return;
-  const std::int64_t k = warp / H;
-  const int h = static_cast<int>(warp % H);
   const int lane = threadIdx.x & 31;
-  const index_t v = ch.split_nodes[k];
-  const std::int64_t s_begin = ch.split_slot_begin[k], s_end = ch.split_slot_begin[k + 1];
   const bool scalar = Form == attention_form::gat;
-  float total_scalar = 0.f;
-  if (scalar)
-    for (std::int64_t s = s_begin; s < s_end; ++s) total_scalar += a.part_scalar[s * H + h];
-  if (!source_side) {
-    if constexpr (Form == attention_form::gatv2) {
-      for (int col = lane; col < C; col += 32) {
-        float sum = 0.f;
-        for (std::int64_t s = s_begin; s < s_end; ++s) sum += a.part_vec[(s * H + h) * C + col];
-        a.dz_dst[v * HC + static_cast<std::int64_t>(h) * C + col] = sum;
+  for (std::int64_t item = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
+       item < ch.num_splits * H; item += static_cast<std::int64_t>(gridDim.x) * attention_block_warps) {
+    const std::int64_t k = item / H;
+    const int h = static_cast<int>(item % H);
+    const index_t v = ch.split_nodes[k];
+    const std::int64_t s_begin = ch.split_slot_begin[k], s_end = ch.split_slot_begin[k + 1];
+    float total_scalar = 0.f;
+    if (scalar)
+      for (std::int64_t s = s_begin; s < s_end; ++s) total_scalar += a.part_scalar[s * H + h];
+    if (!source_side) {
+      if constexpr (Form == attention_form::gatv2) {
+        for (int col = lane; col < C; col += 32) {
+          float sum = 0.f;
+          for (std::int64_t s = s_begin; s < s_end; ++s) sum += a.part_vec[(s * H + h) * C + col];
+          a.dz_dst[v * HC + static_cast<std::int64_t>(h) * C + col] = sum;
+        }
+      } else if (lane == 0) {
+        a.d_score_dst[static_cast<std::int64_t>(v) * H + h] = total_scalar;
       }
-    } else if (lane == 0) {
-      a.d_score_dst[static_cast<std::int64_t>(v) * H + h] = total_scalar;
+      continue;
     }
-    return;
+    const float dd = scalar ? a.d_score_dst[static_cast<std::int64_t>(v) * H + h] : 0.f;
+    for (int col = lane; col < C; col += 32) {
+      float sum = 0.f;
+      for (std::int64_t s = s_begin; s < s_end; ++s) sum += a.part_vec[(s * H + h) * C + col];
+      if (scalar) sum += total_scalar * a.att[h * C + col] + dd * a.att_dst[h * C + col];
+      a.dz[v * HC + static_cast<std::int64_t>(h) * C + col] = sum;
+    }
+    if (scalar && lane == 0) a.d_score_src[static_cast<std::int64_t>(v) * H + h] = total_scalar;
   }
-  const float dd = scalar ? a.d_score_dst[static_cast<std::int64_t>(v) * H + h] : 0.f;
-  for (int col = lane; col < C; col += 32) {
-    float sum = 0.f;
-    for (std::int64_t s = s_begin; s < s_end; ++s) sum += a.part_vec[(s * H + h) * C + col];
-    if (scalar) sum += total_scalar * a.att[h * C + col] + dd * a.att_dst[h * C + col];
-    a.dz[v * HC + static_cast<std::int64_t>(h) * C + col] = sum;
-  }
-  if (scalar && lane == 0) a.d_score_src[static_cast<std::int64_t>(v) * H + h] = total_scalar;
 }
 
 /// out[h, m] += sum over active warps w with w % H == h, in increasing w, of partial[w, m].
