@@ -2,7 +2,8 @@
 
 /// @file
 /// @brief The one header a CPU user includes: everything in gatrec that needs only a C++17 compiler
-/// and Eigen (OpenMP when available). CUDA users add <gatrec/cuda.cuh> in their .cu files.
+/// and Eigen (OpenMP when available). CUDA users add <gatrec/cuda.cuh> in their .cu files; LLM
+/// clients (<gatrec/llm/...>) need the optional gatrec::llm target.
 
 #include "gatrec/version.hpp"
 
@@ -35,15 +36,18 @@
 #include "gatrec/nn/activation.hpp"
 #include "gatrec/nn/attention.hpp"
 #include "gatrec/nn/edge_softmax.hpp"
+#include "gatrec/nn/fused_attention.hpp"
 #include "gatrec/nn/gat_block.hpp"
 #include "gatrec/nn/gat_model.hpp"
 #include "gatrec/nn/init.hpp"
 #include "gatrec/nn/layer_norm.hpp"
 #include "gatrec/nn/linear.hpp"
+#include "gatrec/nn/online_softmax.hpp"
 #include "gatrec/nn/parameter.hpp"
 
 #include "gatrec/models/embedding_recommender.hpp"
 #include "gatrec/models/gat_recommender.hpp"
+#include "gatrec/models/score_prior.hpp"
 #include "gatrec/models/scorer.hpp"
 
 #include "gatrec/train/adamw.hpp"
@@ -51,6 +55,7 @@
 #include "gatrec/train/hybrid_loss.hpp"
 #include "gatrec/train/negative_sampler.hpp"
 #include "gatrec/train/reduce_on_plateau.hpp"
+#include "gatrec/train/softmax_loss.hpp"
 #include "gatrec/train/trainer.hpp"
 #include "gatrec/train/training_pairs.hpp"
 
@@ -81,3 +86,9 @@
 #include "gatrec/profiles/dataset_profiles.hpp"
 #include "gatrec/profiles/profile.hpp"
 #include "gatrec/profiles/template_profiles.hpp"
+
+#include "gatrec/explain/attention_rollout.hpp"
+#include "gatrec/explain/evidence.hpp"
+#include "gatrec/explain/faithfulness.hpp"
+#include "gatrec/explain/item_catalogue.hpp"
+#include "gatrec/explain/justification.hpp"
