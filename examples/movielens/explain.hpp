@@ -50,6 +50,7 @@ struct explain_options {
   int pairs = 0;                         // explain-faithfulness: 0 = every eligible user
   std::size_t k = 2;                     // explain-faithfulness: items removed per pair
   double user_side_weight = 0.5;         // w of the evidence weight w R_u + (1 - w) R_i
+  std::string weighting = "mixture";     // mixture | shared (R_u R_i)
   double residual_weight = 0.5;          // rho of the rollout
   int bootstrap = 10000;
 };
@@ -70,7 +71,10 @@ Trains the GAT model as the main job does (or loads it with --load-model), then
                           drop of s(u, i) with removing k random rated items instead
 
 Options of both:
-  --user-side-weight W    evidence weight of an item c: W R_u[c] + (1 - W) R_i[c] (default 0.5)
+  --evidence-weight F     how a rated item c is weighed from the rollouts R_u into h_u and R_i into h_i:
+                          mixture: W R_u[c] + (1 - W) R_i[c] (default); shared: R_u[c] R_i[c];
+                          aligned: R_u[c] (<h_c, h_i> - its R_u-weighted mean over the user's items)
+  --user-side-weight W    W of the mixture (default 0.5)
   --residual-weight R     rollout mixing R I + (1 - R) A per residual layer (default 0.5)
   --item-profiles PATH    unified item profiles CSV (items_unified_profiles.csv): their Tags are cited
   --json PATH             recommend: lists, justifications and evidence; explain-faithfulness: summary
@@ -116,6 +120,7 @@ inline explain_options parse_explain_options(int argc, char** argv, std::vector<
       if (k < 1) throw usage_error("--k must be at least 1");
       e.k = static_cast<std::size_t>(k);
     } else if (flag == "--user-side-weight") e.user_side_weight = to_double(flag, value());
+    else if (flag == "--evidence-weight") e.weighting = value();
     else if (flag == "--residual-weight") e.residual_weight = to_double(flag, value());
     else if (flag == "--bootstrap") e.bootstrap = static_cast<int>(to_int(flag, value()));
     else rest.push_back(flag);
@@ -126,7 +131,15 @@ inline explain_options parse_explain_options(int argc, char** argv, std::vector<
   if (e.bootstrap < 0) throw usage_error("--bootstrap must be non-negative");
   if (e.user_side_weight < 0 || e.user_side_weight > 1) throw usage_error("--user-side-weight must lie in [0, 1]");
   if (e.residual_weight < 0 || e.residual_weight > 1) throw usage_error("--residual-weight must lie in [0, 1]");
+  if (e.weighting != "mixture" && e.weighting != "shared" && e.weighting != "aligned")
+    throw usage_error("--evidence-weight must be mixture, shared or aligned; got '" + e.weighting + "'");
   return e;
+}
+
+inline gatrec::evidence_weighting evidence_weighting_of(const explain_options& e) {
+  if (e.weighting == "shared") return gatrec::evidence_weighting::shared;
+  if (e.weighting == "aligned") return gatrec::evidence_weighting::aligned;
+  return gatrec::evidence_weighting::mixture;
 }
 
 /// Trains (or loads) the GAT model of the main job, keeping it (run_embedding_model ranks and drops it).
@@ -247,6 +260,7 @@ inline void run_recommend(const explain_options& e, const options& o, const prep
   eopt.max_items = e.evidence_items;
   eopt.like_threshold = p.explicit_ratings ? o.like_threshold : 0.0f;
   eopt.user_side_weight = e.user_side_weight;
+  eopt.weighting = evidence_weighting_of(e);
   eopt.rollout.residual_weight = e.residual_weight;
   gatrec::justification_options jopt;
   jopt.max_rating = p.data.max_rating;
@@ -321,6 +335,7 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
   fopt.seed = o.seed;
   fopt.evidence.like_threshold = liked;
   fopt.evidence.user_side_weight = e.user_side_weight;
+  fopt.evidence.weighting = evidence_weighting_of(e);
   fopt.evidence.rollout.residual_weight = e.residual_weight;
   gatrec::edited_graph_scorer<float> scorer(model);
   std::vector<gatrec::pair_faithfulness> results;
@@ -343,14 +358,15 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
   char buf[1024];
   std::snprintf(buf, sizeof buf,
                 "faithfulness of the justifications (%s, %s): k = %zu items removed per pair, %zu pairs, "
-                "w = %.2f, rho = %.2f\n"
+                "evidence weight %s, w = %.2f, rho = %.2f\n"
                 "  mean s(u, i)                 %.4f\n"
                 "  mean drop, cited items       %.4f\n"
                 "  mean drop, random items      %.4f\n"
                 "  mean difference              %.4f   (%.0f%% bootstrap interval %.4f .. %.4f)\n"
                 "  cited drop > random drop     %.1f%% of pairs (%zu vs %zu, %zu ties); sign test p = %.3g\n"
                 "  %.1fs (%.2fs per pair, two forward passes each)\n",
-                model.name().c_str(), p.description.c_str(), e.k, s.pairs, e.user_side_weight, e.residual_weight,
+                model.name().c_str(), p.description.c_str(), e.k, s.pairs, e.weighting.c_str(), e.user_side_weight,
+                e.residual_weight,
                 s.mean_score, s.mean_cited_drop, s.mean_random_drop, s.mean_difference, 100 * s.confidence, s.ci_low,
                 s.ci_high, 100 * s.fraction_cited_greater, s.cited_greater, s.random_greater, s.ties, s.sign_test_p,
                 seconds, results.empty() ? 0.0 : seconds / static_cast<double>(results.size()));
@@ -378,6 +394,7 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
         .add("data", p.description)
         .add("seed", static_cast<std::int64_t>(o.seed))
         .add("k", static_cast<std::int64_t>(e.k))
+        .add("evidence_weight", e.weighting)
         .add("user_side_weight", e.user_side_weight)
         .add("residual_weight", e.residual_weight)
         .add("eligible_users", static_cast<std::int64_t>(eligible.size()))

@@ -15,7 +15,7 @@ namespace {
 
 using gatrec::index_t;
 
-enum item : index_t { heat, usual, toy, seven, amelie, cite, casino, goodfellas, num_items };
+enum item : index_t { heat, usual, toy, seven, amelie, cite, casino, goodfellas, mash, num_items };
 constexpr index_t num_users = 6;
 
 gatrec::dataset tiny_dataset() {
@@ -31,6 +31,7 @@ gatrec::dataset tiny_dataset() {
       {"Cit\xC3\xA9 des enfants perdus, La", 1995, {"Adventure", "Sci-Fi"}},
       {"Casino", 1995, {"Drama", "Thriller"}},
       {"Goodfellas", 1990, {"Crime", "Drama", "unknown"}},
+      {"M*A*S*H", 1970, {"Comedy", "War"}},
   };
   for (std::size_t i = 0; i < meta.size(); ++i) {
     ds.items.insert(static_cast<gatrec::raw_id_t>(i + 1));
@@ -136,6 +137,25 @@ TEST(Evidence, CitesTheHeaviestLikedItemsWithRatingsAndSharedGenres) {
   const auto ev2 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, item_side);
   ASSERT_EQ(ev2.items.size(), 2u);
   EXPECT_DOUBLE_EQ(ev2.items[1].weight, 0.02);
+  // Shared weighting: R_u R_i.
+  gatrec::evidence_options shared;
+  shared.weighting = gatrec::evidence_weighting::shared;
+  const auto ev4 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, shared);
+  ASSERT_EQ(ev4.items.size(), 2u);
+  EXPECT_DOUBLE_EQ(ev4.items[0].weight, 0.30 * 0.10);
+  EXPECT_DOUBLE_EQ(ev4.items[1].weight, 0.20 * 0.02);
+  // Aligned weighting: R_u[c] (a_c - a_bar), a_bar the R_u-weighted mean over the rated items.
+  gatrec::evidence_options aligned;
+  aligned.weighting = gatrec::evidence_weighting::aligned;
+  EXPECT_THROW(gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, aligned), gatrec::logic_error);
+  const auto a = [](index_t c) { return c == heat ? 2.0 : c == usual ? 1.0 : c == toy ? 0.5 : -1.0; };
+  const double mean = (0.30 * 2.0 + 0.25 * 0.5 + 0.20 * 1.0 + 0.10 * -1.0) / 0.85;
+  const auto ev5 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, aligned, a);
+  ASSERT_EQ(ev5.items.size(), 2u);
+  EXPECT_EQ(ev5.items[0].item, heat);
+  EXPECT_NEAR(ev5.items[0].alignment, 2.0 - mean, 1e-15);
+  EXPECT_NEAR(ev5.items[0].weight, 0.30 * (2.0 - mean), 1e-15);
+  EXPECT_NEAR(ev5.items[1].weight, 0.20 * (1.0 - mean), 1e-15);
   // A lower threshold lets the 3/5 and 2/5 ratings in, ranked by weight.
   item_side.like_threshold = 2.0f;
   item_side.user_side_weight = 1.0;
@@ -276,6 +296,12 @@ TEST(RephrasingValidator, AcceptsFaithfulTextAndRejectsInventions) {
     EXPECT_FALSE(r.accepted) << sentence;
     EXPECT_NE(r.reason.find(why), std::string::npos) << sentence << " -> " << r.reason;
   }
+  // Asterisks inside an evidence title are not emphasis.
+  const auto ev_mash = gatrec::gather_evidence(f.graph, {}, {}, 5, mash, 0.0, f.catalogue);
+  const auto m = gatrec::validate_rephrasing("You might enjoy *M*A*S*H* (1970), a \"war\" classic?", ev_mash, f.catalogue);
+  EXPECT_FALSE(m.accepted);  // "war" is not a shared genre here: there is no cited item
+  EXPECT_NE(m.reason.find("\"war\""), std::string::npos) << m.reason;
+  EXPECT_TRUE(gatrec::validate_rephrasing("You might enjoy *M*A*S*H* (1970).", ev_mash, f.catalogue).accepted);
   // A title that is part of an allowed one is not an invention ("Seven" inside "Seven (Se7en)").
   EXPECT_EQ(gatrec::choose_justification("  " + good + "  ", ev, f.catalogue), good);
   EXPECT_EQ(gatrec::choose_justification("Fans of Toy Story will enjoy it.", ev, f.catalogue),
@@ -304,6 +330,16 @@ TEST(ExplainRecommendation, CitesTheUsersOwnLikedItemsFromARealModel) {
     else
       EXPECT_EQ(c.to_item, 0.0);  // Usual -> u0 -> Heat -> u1 -> Seven: four hops, beyond three layers
   }
+  // The aligned weighting reads <h_c, h_i> from the same forward pass.
+  gatrec::evidence_options aligned;
+  aligned.weighting = gatrec::evidence_weighting::aligned;
+  const auto eva = gatrec::explain_recommendation(model, 0, seven, f.catalogue, aligned);
+  ASSERT_EQ(eva.items.size(), 2u);
+  EXPECT_NEAR(eva.items[0].alignment - eva.items[1].alignment,
+              h.row(f.node(static_cast<item>(eva.items[0].item))).cast<double>().dot(h.row(f.node(seven)).cast<double>()) -
+                  h.row(f.node(static_cast<item>(eva.items[1].item))).cast<double>().dot(h.row(f.node(seven)).cast<double>()),
+              1e-9);
+  for (const auto& c : eva.items) EXPECT_DOUBLE_EQ(c.weight, c.to_user * c.alignment);
   const std::string s = gatrec::template_justification(ev, f.catalogue);
   EXPECT_EQ(s.rfind("Recommended because you rated ", 0), 0u) << s;
   EXPECT_NE(s.find("Heat (1995) 5/5"), std::string::npos) << s;

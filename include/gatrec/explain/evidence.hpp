@@ -21,6 +21,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,12 +35,29 @@
 
 namespace gatrec {
 
+/// How a rated item's two rollout weights combine into its evidence weight.
+enum class evidence_weighting {
+  /// w R_u[c] + (1 - w) R_i[c]: the rollout of a virtual score node that attends to h_u with weight
+  /// w and to h_i with weight 1 - w (the default, w = 1/2).
+  mixture,
+  /// R_u[c] R_i[c]: with the rollout read as a linear mix, h_u ~ sum_c R_u[c] x_c and h_i ~ sum_c
+  /// R_i[c] x_c, the score's term that c alone accounts for is R_u[c] R_i[c] |x_c|^2; an item must
+  /// feed both embeddings to count (w is not used).
+  shared,
+  /// R_u[c] (a_c - a_bar), a_c = <h_c, h_i> and a_bar the R_u-weighted mean of a over u's rated
+  /// items: to first order, the drop of s(u, i) when c's message leaves u's aggregation and its
+  /// share R_u[c] is spread over the rest, with each item's final embedding standing for its message
+  /// and h_i for the direction that raises the score. Rollout into h_u weighed by the value it carries.
+  aligned,
+};
+
 /// What to gather as evidence.
 struct evidence_options {
   std::size_t max_items = 2;       ///< rated items to cite
   std::size_t max_users = 5;       ///< contributing users to list
   std::size_t max_tags = 3;        ///< shared tags to keep
   float like_threshold = 4.0f;     ///< only items u rated at least this are cited
+  evidence_weighting weighting = evidence_weighting::mixture;
   double user_side_weight = 0.5;   ///< w in weight(c) = w R_u[c] + (1 - w) R_i[c]
   rollout_options rollout;         ///< residual weight of the rollout
 };
@@ -50,7 +68,8 @@ struct cited_item {
   float rating = 0.0f;   ///< u's rating of it (the edge feature of the graph)
   double to_user = 0.0;  ///< R_u[c]: rollout weight into h_u
   double to_item = 0.0;  ///< R_i[c]: rollout weight into h_i
-  double weight = 0.0;   ///< w R_u[c] + (1 - w) R_i[c]
+  double alignment = 0.0;  ///< aligned weighting: <h_c, h_i> - R_u-weighted mean over u's rated items
+  double weight = 0.0;   ///< the evidence weight (evidence_weighting)
 };
 
 /// A user who rated the recommended item and shapes its embedding.
@@ -151,17 +170,21 @@ inline std::vector<shared_attribute> shared_attributes(const std::vector<std::st
 
 }  // namespace detail
 
-/// Every item `user` rated in the graph, weighed by w R_u[c] + (1 - w) R_i[c], heaviest first (ties:
-/// higher rating, then lower index). A parallel edge counts once, with its highest rating.
+/// Every item `user` rated in the graph with its evidence weight (opt.weighting), heaviest first
+/// (ties: higher rating, then lower index). A parallel edge counts once, with its highest rating.
 /// @param graph the graph the model ran on (its edge feature 0 is the rating)
 /// @param user_rollout rollout of the user's node
 /// @param item_rollout rollout of the recommended item's node
 /// @param user user index
-/// @param user_side_weight w
-/// @throw logic_error on an out-of-range user, a graph without edge features, or w outside [0, 1]
+/// @param opt the weighting and w (other fields unused)
+/// @param alignment <h_c, h_i> by item index c; needed by evidence_weighting::aligned only
+/// @throw logic_error on an out-of-range user, a graph without edge features, w outside [0, 1],
+///        or the aligned weighting without `alignment`
 inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, const std::vector<node_weight>& user_rollout,
                                                  const std::vector<node_weight>& item_rollout, index_t user,
-                                                 double user_side_weight) {
+                                                 const evidence_options& opt,
+                                                 const std::function<double(index_t)>& alignment = {}) {
+  const double user_side_weight = opt.user_side_weight;
   GATREC_EXPECTS(user >= 0 && user < graph.num_users(),
                  "user " + std::to_string(user) + " is outside [0, " + std::to_string(graph.num_users()) + ")");
   GATREC_EXPECTS(graph.graph().edge_dim() >= 1, "the graph has no rating edge feature");
@@ -187,7 +210,22 @@ inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, c
   for (auto& x : rated) {
     x.to_user = to_user(graph.item_node(x.item));
     x.to_item = to_item(graph.item_node(x.item));
-    x.weight = w * x.to_user + (1.0 - w) * x.to_item;
+    x.weight = opt.weighting == evidence_weighting::shared ? x.to_user * x.to_item
+                                                           : w * x.to_user + (1.0 - w) * x.to_item;
+  }
+  if (opt.weighting == evidence_weighting::aligned) {
+    GATREC_EXPECTS(static_cast<bool>(alignment), "the aligned weighting needs the items' alignment <h_c, h_i>");
+    double mass = 0.0, mean = 0.0;
+    for (auto& x : rated) {
+      x.alignment = alignment(x.item);
+      mass += x.to_user;
+      mean += x.to_user * x.alignment;
+    }
+    mean = mass > 0.0 ? mean / mass : 0.0;
+    for (auto& x : rated) {
+      x.alignment -= mean;
+      x.weight = x.to_user * x.alignment;
+    }
   }
   std::sort(rated.begin(), rated.end(), [](const cited_item& a, const cited_item& b) {
     if (a.weight != b.weight) return a.weight > b.weight;
@@ -205,11 +243,13 @@ inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, c
 /// @param item item index
 /// @param score the model's s(user, item)
 /// @param catalogue titles and attributes by item index
+/// @param alignment <h_c, h_i> by item index (evidence_weighting::aligned only)
 /// @throw logic_error on out-of-range indices, a graph without edge features, a catalogue of
 ///        another size, or user_side_weight outside [0, 1]
 inline evidence gather_evidence(const bipartite_graph& graph, const std::vector<node_weight>& user_rollout,
                                 const std::vector<node_weight>& item_rollout, index_t user, index_t item, double score,
-                                const item_catalogue& catalogue, const evidence_options& opt = {}) {
+                                const item_catalogue& catalogue, const evidence_options& opt = {},
+                                const std::function<double(index_t)>& alignment = {}) {
   GATREC_EXPECTS(user >= 0 && user < graph.num_users(),
                  "user " + std::to_string(user) + " is outside [0, " + std::to_string(graph.num_users()) + ")");
   GATREC_EXPECTS(item >= 0 && item < graph.num_items(),
@@ -231,7 +271,7 @@ inline evidence gather_evidence(const bipartite_graph& graph, const std::vector<
   ev.score = score;
   ev.like_threshold = opt.like_threshold;
 
-  std::vector<cited_item> rated = weigh_rated_items(graph, user_rollout, item_rollout, user, opt.user_side_weight);
+  std::vector<cited_item> rated = weigh_rated_items(graph, user_rollout, item_rollout, user, opt, alignment);
   ev.rated_items = static_cast<index_t>(rated.size());
   std::vector<cited_item> liked;
   for (const auto& x : rated)
@@ -276,6 +316,20 @@ double embedding_score(const gat_recommender<Scalar>& model, index_t user, index
       h.row(model.graph().item_node(item)).template cast<double>());
 }
 
+/// c -> <h_c, h_i> over a recommender's last forward pass (what evidence_weighting::aligned reads).
+/// The model must outlive the returned function and keep its context.
+template <class Scalar>
+std::function<double(index_t)> embedding_alignment(const gat_recommender<Scalar>& model, index_t item) {
+  GATREC_EXPECTS(!model.context().outputs.empty(), "run model.forward(run_mode{}) first");
+  GATREC_EXPECTS(item >= 0 && item < model.num_items(), "item index out of range");
+  const matrix<Scalar>* h = &model.context().outputs.back();
+  const index_t target = model.graph().item_node(item);
+  const bipartite_graph* g = &model.graph();
+  return [h, target, g](index_t c) {
+    return h->row(g->item_node(c)).template cast<double>().dot(h->row(target).template cast<double>());
+  };
+}
+
 /// The evidence for recommending `item` to `user`, from a trained recommender's last forward pass
 /// (call model.forward(run_mode{}) first).
 /// @throw logic_error as gather_evidence and attention_rollout
@@ -288,7 +342,8 @@ evidence explain_recommendation(gat_recommender<Scalar>& model, index_t user, in
   const auto layers = rollout_layers(model.encoder(), model.context(), bg.graph(), opt.rollout);
   const auto ru = attention_rollout(bg.graph(), layers, bg.user_node(user), opt.rollout);
   const auto ri = attention_rollout(bg.graph(), layers, bg.item_node(item), opt.rollout);
-  return gather_evidence(bg, ru, ri, user, item, embedding_score(model, user, item), catalogue, opt);
+  return gather_evidence(bg, ru, ri, user, item, embedding_score(model, user, item), catalogue, opt,
+                         embedding_alignment(model, item));
 }
 
 }  // namespace gatrec

@@ -371,10 +371,12 @@ inline rephrasing_check validate_rephrasing(std::string_view sentence, const evi
   }
 
   // 5. Quoted or emphasised spans.
-  std::vector<std::string> allowed_spans = allowed_forms;
+  // Titles of the evidence are blanked first (they may be quoted, and may hold asterisks: "M*A*S*H"),
+  // so what is left inside quotes must be a genre or a tag of the evidence.
+  std::vector<std::string> allowed_spans;
   for (const auto& g : ev.genres) allowed_spans.push_back(detail::ascii_lower(trim(g.name)));
   for (const auto& t : ev.tags) allowed_spans.push_back(detail::ascii_lower(trim(t.name)));
-  std::string marked = lower;  // Markdown bold "**x**" read as emphasis "*x*"
+  std::string marked = scrubbed;  // Markdown bold "**x**" read as emphasis "*x*"
   for (std::size_t p = marked.find("**"); p != std::string::npos; p = marked.find("**", p)) marked.erase(p, 1);
   const auto check_spans = [&](std::string_view open, std::string_view close) -> std::string {
     for (std::size_t p = marked.find(open); p != std::string::npos;) {
