@@ -14,6 +14,7 @@
 #include "explain.hpp"
 #include "options.hpp"
 #include "report.hpp"
+#include "rerank.hpp"
 #include "run_model.hpp"
 #include "tune.hpp"
 
@@ -21,6 +22,8 @@ int main(int argc, char** argv) {
   using namespace movielens;
   // Subcommands "recommend" and "explain-faithfulness": grounded justifications (explain.hpp).
   if (argc > 1 && is_explain_command(argv[1])) return run_explain(argc, argv);
+  // Subcommand "rerank": LLM re-ranking of the top N, evaluated like the base model (rerank.hpp).
+  if (argc > 1 && is_rerank_command(argv[1])) return run_rerank(argc, argv);
   options o;
   try {
     o = parse_options(argc, argv);
