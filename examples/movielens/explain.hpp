@@ -73,7 +73,9 @@ Trains the GAT model as the main job does (or loads it with --load-model), then
 Options of both:
   --evidence-weight F     how a rated item c is weighed from the rollouts R_u into h_u and R_i into h_i:
                           mixture: W R_u[c] + (1 - W) R_i[c] (default); shared: R_u[c] R_i[c];
-                          aligned: R_u[c] (<h_c, h_i> - its R_u-weighted mean over the user's items)
+                          aligned: R_u[c] (<h_c, h_i> - its R_u-weighted mean over the user's items);
+                          rating-flow: W F_u(c) + (1 - W) F_i(c), F_t(c) the rollout mass of h_t that
+                          flows through the user's rating of c (both edge directions, all layers)
   --user-side-weight W    W of the mixture (default 0.5)
   --residual-weight R     rollout mixing R I + (1 - R) A per residual layer (default 0.5)
   --item-profiles PATH    unified item profiles CSV (items_unified_profiles.csv): their Tags are cited
@@ -131,14 +133,15 @@ inline explain_options parse_explain_options(int argc, char** argv, std::vector<
   if (e.bootstrap < 0) throw usage_error("--bootstrap must be non-negative");
   if (e.user_side_weight < 0 || e.user_side_weight > 1) throw usage_error("--user-side-weight must lie in [0, 1]");
   if (e.residual_weight < 0 || e.residual_weight > 1) throw usage_error("--residual-weight must lie in [0, 1]");
-  if (e.weighting != "mixture" && e.weighting != "shared" && e.weighting != "aligned")
-    throw usage_error("--evidence-weight must be mixture, shared or aligned; got '" + e.weighting + "'");
+  if (e.weighting != "mixture" && e.weighting != "shared" && e.weighting != "aligned" && e.weighting != "rating-flow")
+    throw usage_error("--evidence-weight must be rating-flow, mixture, shared or aligned; got '" + e.weighting + "'");
   return e;
 }
 
 inline gatrec::evidence_weighting evidence_weighting_of(const explain_options& e) {
   if (e.weighting == "shared") return gatrec::evidence_weighting::shared;
   if (e.weighting == "aligned") return gatrec::evidence_weighting::aligned;
+  if (e.weighting == "rating-flow") return gatrec::evidence_weighting::rating_flow;
   return gatrec::evidence_weighting::mixture;
 }
 

@@ -150,12 +150,26 @@ TEST(Evidence, CitesTheHeaviestLikedItemsWithRatingsAndSharedGenres) {
   EXPECT_THROW(gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, aligned), gatrec::logic_error);
   const auto a = [](index_t c) { return c == heat ? 2.0 : c == usual ? 1.0 : c == toy ? 0.5 : -1.0; };
   const double mean = (0.30 * 2.0 + 0.25 * 0.5 + 0.20 * 1.0 + 0.10 * -1.0) / 0.85;
-  const auto ev5 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, aligned, a);
+  gatrec::item_signals signals;
+  signals.alignment = a;
+  const auto ev5 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, aligned, signals);
   ASSERT_EQ(ev5.items.size(), 2u);
   EXPECT_EQ(ev5.items[0].item, heat);
   EXPECT_NEAR(ev5.items[0].alignment, 2.0 - mean, 1e-15);
   EXPECT_NEAR(ev5.items[0].weight, 0.30 * (2.0 - mean), 1e-15);
   EXPECT_NEAR(ev5.items[1].weight, 0.20 * (1.0 - mean), 1e-15);
+  // Rating flow: w F_u + (1 - w) F_i from the signals.
+  gatrec::evidence_options flow;
+  flow.weighting = gatrec::evidence_weighting::rating_flow;
+  EXPECT_THROW(gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, flow, signals), gatrec::logic_error);
+  signals.flow_to_user = [](index_t c) { return c == usual ? 0.4 : 0.1; };
+  signals.flow_to_item = [](index_t c) { return c == heat ? 0.2 : 0.0; };
+  const auto ev6 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, flow, signals);
+  ASSERT_EQ(ev6.items.size(), 2u);
+  EXPECT_EQ(ev6.items[0].item, usual);
+  EXPECT_DOUBLE_EQ(ev6.items[0].weight, 0.2);
+  EXPECT_DOUBLE_EQ(ev6.items[1].weight, 0.15);
+  EXPECT_DOUBLE_EQ(ev6.items[1].flow_to_item, 0.2);
   // A lower threshold lets the 3/5 and 2/5 ratings in, ranked by weight.
   item_side.like_threshold = 2.0f;
   item_side.user_side_weight = 1.0;
@@ -340,6 +354,21 @@ TEST(ExplainRecommendation, CitesTheUsersOwnLikedItemsFromARealModel) {
                   h.row(f.node(static_cast<item>(eva.items[1].item))).cast<double>().dot(h.row(f.node(seven)).cast<double>()),
               1e-9);
   for (const auto& c : eva.items) EXPECT_DOUBLE_EQ(c.weight, c.to_user * c.alignment);
+  // The rating flow walks the same attention: F_u(c) through the two edges between u0 and c.
+  gatrec::evidence_options flow;
+  flow.weighting = gatrec::evidence_weighting::rating_flow;
+  const auto evf = gatrec::explain_recommendation(model, 0, seven, f.catalogue, flow);
+  ASSERT_EQ(evf.items.size(), 2u);
+  const auto layers = gatrec::rollout_layers(model.encoder(), model.context(), model.graph().graph());
+  const auto by_user = gatrec::rollout_by_layer(model.graph().graph(), layers, 0);
+  for (const auto& c : evf.items) {
+    std::vector<gatrec::offset_t> edges = model.graph().graph().edge_ids(f.node(static_cast<item>(c.item)), 0);
+    const auto back = model.graph().graph().edge_ids(0, f.node(static_cast<item>(c.item)));
+    edges.insert(edges.end(), back.begin(), back.end());
+    EXPECT_DOUBLE_EQ(c.flow_to_user, gatrec::edge_flow(model.graph().graph(), layers, by_user, edges));
+    EXPECT_GT(c.flow_to_user, c.flow_to_item);  // u0 is the user side's target
+    EXPECT_DOUBLE_EQ(c.weight, 0.5 * c.flow_to_user + 0.5 * c.flow_to_item);
+  }
   const std::string s = gatrec::template_justification(ev, f.catalogue);
   EXPECT_EQ(s.rfind("Recommended because you rated ", 0), 0u) << s;
   EXPECT_NE(s.find("Heat (1995) 5/5"), std::string::npos) << s;

@@ -65,6 +65,25 @@ TEST(AttentionRollout, MinWeightAndTargetWithoutInEdges) {
   expect_weights(gatrec::attention_rollout(hand_graph(), h.layers(0.5), 2), {{2, 1.0}});
 }
 
+TEST(AttentionRollout, LayerWeightsAndEdgeFlowsByHand) {
+  // Outputs of layer 2: {0: 1}; of layer 1: {0: 0.5, 1: 0.3, 2: 0.2} (see TwoLayerGraphByHand).
+  const hand_layers h;
+  const auto layers = h.layers(0.5);
+  const auto by_layer = gatrec::rollout_by_layer(hand_graph(), layers, 0);
+  ASSERT_EQ(by_layer.size(), 2u);
+  EXPECT_EQ(by_layer[1], (std::vector<node_weight>{{0, 1.0}}));
+  ASSERT_EQ(by_layer[0].size(), 3u);
+  EXPECT_NEAR(by_layer[0][1].weight, 0.3, 1e-15);
+  // e0 (1 -> 0): layer 2: 0.5 * 1 * 0.6 = 0.3; layer 1: 0.5 * 0.5 * 0.3 = 0.075.
+  EXPECT_NEAR(gatrec::edge_flow(hand_graph(), layers, by_layer, {0}), 0.375, 1e-15);
+  // e3 (0 -> 1): layer 2: node 1 has no weight yet; layer 1: 0.5 * 0.3 * 0.5 = 0.075.
+  EXPECT_NEAR(gatrec::edge_flow(hand_graph(), layers, by_layer, {3}), 0.075, 1e-15);
+  EXPECT_NEAR(gatrec::edge_flow(hand_graph(), layers, by_layer, {0, 3}), 0.45, 1e-15);
+  EXPECT_EQ(gatrec::edge_flow(hand_graph(), layers, by_layer, {}), 0.0);
+  EXPECT_THROW(gatrec::edge_flow(hand_graph(), layers, by_layer, {5}), gatrec::logic_error);
+  EXPECT_THROW(gatrec::edge_flow(hand_graph(), h.layers(0.5), {by_layer[0]}, {0}), gatrec::logic_error);
+}
+
 TEST(AttentionRollout, RejectsBadArguments) {
   const hand_layers h;
   EXPECT_THROW(gatrec::attention_rollout(hand_graph(), h.layers(0.5), 4), gatrec::logic_error);
@@ -152,6 +171,12 @@ TEST_P(RolloutOfEncoder, MatchesTheDenseProductOfMixingMatrices) {
     // Self-loops everywhere: every row of every Abar sums to one, so the weights do too.
     EXPECT_NEAR(got.sum(), 1.0, 1e-12);
     EXPECT_GT(got.maxCoeff(), 0.0);
+    // Each layer passes (1 - rho) of the target's whole weight through its edges.
+    const auto layers = gatrec::rollout_layers(c.model, c.ctx, c.graph);
+    std::vector<gatrec::offset_t> all(static_cast<std::size_t>(c.graph.num_edges()));
+    std::iota(all.begin(), all.end(), gatrec::offset_t(0));
+    EXPECT_NEAR(gatrec::edge_flow(c.graph, layers, gatrec::rollout_by_layer(c.graph, layers, t), all),
+                static_cast<double>(c.model.num_layers()) * (1 - rho), 1e-12);
   }
 }
 

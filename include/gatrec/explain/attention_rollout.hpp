@@ -66,17 +66,19 @@ struct layer_attention {
   double self_weight = 0.5;  ///< ρ of this layer
 };
 
-/// Row `target` of the rollout R = M_L ··· M_1 (see the file comment).
-/// @param graph the graph the attention weights were computed on
-/// @param layers the layers from first (input side) to last
-/// @param target the node whose final embedding is explained
-/// @return (node, weight) for every reached node with weight >= opt.min_weight, heaviest first (ties by
-///         ascending node id); the weights sum to one up to rounding when nothing is dropped
-/// @throw logic_error when target is out of range, a layer has no or wrongly sized weights, or ρ
-///        lies outside [0, 1]
+namespace detail {
+
+/// The head-mean attention of edge e in one layer.
 template <class Scalar>
-std::vector<node_weight> attention_rollout(const csr_graph& graph, const std::vector<layer_attention<Scalar>>& layers,
-                                           index_t target, const rollout_options& opt = {}) {
+double mean_attention(const layer_attention<Scalar>& layer, offset_t e) {
+  const Scalar* a = layer.alpha->data() + static_cast<std::size_t>(e) * static_cast<std::size_t>(layer.heads);
+  double sum = 0.0;
+  for (int h = 0; h < layer.heads; ++h) sum += static_cast<double>(a[h]);
+  return sum / layer.heads;
+}
+
+template <class Scalar>
+void check_rollout_inputs(const csr_graph& graph, const std::vector<layer_attention<Scalar>>& layers, index_t target) {
   const index_t n = graph.num_nodes();
   GATREC_EXPECTS(target >= 0 && target < n,
                  "target node " + std::to_string(target) + " is outside [0, " + std::to_string(n) + ")");
@@ -89,13 +91,22 @@ std::vector<node_weight> attention_rollout(const csr_graph& graph, const std::ve
                        std::to_string(a.heads) + " heads (was the forward pass run on another graph?)");
     GATREC_EXPECTS(a.self_weight >= 0.0 && a.self_weight <= 1.0, "self_weight must lie in [0, 1]");
   }
+}
+
+/// The walk behind attention_rollout. When `by_layer` is given, (*by_layer)[l] receives the weights
+/// on the outputs of layer l (sorted by node), before they are spread through that layer.
+template <class Scalar>
+std::vector<node_weight> rollout_walk(const csr_graph& graph, const std::vector<layer_attention<Scalar>>& layers,
+                                      index_t target, std::vector<std::vector<node_weight>>* by_layer) {
+  check_rollout_inputs(graph, layers, target);
   const auto& off = graph.in_offsets();
   const auto& src = graph.in_sources();
-  const std::size_t nn = static_cast<std::size_t>(n);
+  const std::size_t nn = static_cast<std::size_t>(graph.num_nodes());
   std::vector<double> cur(nn, 0.0), next(nn, 0.0);
   std::vector<char> in_next(nn, 0);
   std::vector<index_t> nodes{target}, next_nodes;
   cur[static_cast<std::size_t>(target)] = 1.0;
+  if (by_layer != nullptr) by_layer->assign(layers.size(), {});
 
   auto add = [&](index_t j, double w) {
     const auto k = static_cast<std::size_t>(j);
@@ -107,10 +118,13 @@ std::vector<node_weight> attention_rollout(const csr_graph& graph, const std::ve
   };
   for (std::size_t step = layers.size(); step-- > 0;) {
     const auto& layer = layers[step];
-    const Scalar* alpha = layer.alpha->data();
-    const int heads = layer.heads;
     const double rho = layer.self_weight;
     std::sort(nodes.begin(), nodes.end());
+    if (by_layer != nullptr) {
+      auto& record = (*by_layer)[step];
+      record.reserve(nodes.size());
+      for (const index_t i : nodes) record.push_back({i, cur[static_cast<std::size_t>(i)]});
+    }
     next_nodes.clear();
     for (const index_t i : nodes) {
       const double w = cur[static_cast<std::size_t>(i)];
@@ -120,30 +134,85 @@ std::vector<node_weight> attention_rollout(const csr_graph& graph, const std::ve
         continue;
       }
       if (rho > 0.0) add(i, rho * w);
-      const double spread = (1.0 - rho) * w / heads;
+      const double spread = (1.0 - rho) * w;
       if (spread == 0.0) continue;
-      for (offset_t e = first; e < last; ++e) {
-        double a = 0.0;
-        for (int h = 0; h < heads; ++h) a += static_cast<double>(alpha[static_cast<std::size_t>(e) * heads + h]);
-        add(src[static_cast<std::size_t>(e)], spread * a);
-      }
+      for (offset_t e = first; e < last; ++e) add(src[static_cast<std::size_t>(e)], spread * mean_attention(layer, e));
     }
     for (const index_t i : nodes) cur[static_cast<std::size_t>(i)] = 0.0;
     for (const index_t j : next_nodes) in_next[static_cast<std::size_t>(j)] = 0;
     std::swap(cur, next);
     std::swap(nodes, next_nodes);
   }
-
   std::vector<node_weight> out;
   out.reserve(nodes.size());
-  for (const index_t j : nodes) {
-    const double w = cur[static_cast<std::size_t>(j)];
-    if (opt.min_weight <= 0.0 || w >= opt.min_weight) out.push_back({j, w});
-  }
+  for (const index_t j : nodes) out.push_back({j, cur[static_cast<std::size_t>(j)]});
+  return out;
+}
+
+/// Weight of `node` in a list sorted by node id (0 when absent).
+inline double weight_of(const std::vector<node_weight>& sorted_by_node, index_t node) {
+  const auto it = std::lower_bound(sorted_by_node.begin(), sorted_by_node.end(), node,
+                                   [](const node_weight& a, index_t n) { return a.node < n; });
+  return it != sorted_by_node.end() && it->node == node ? it->weight : 0.0;
+}
+
+}  // namespace detail
+
+/// Row `target` of the rollout R = M_L ··· M_1 (see the file comment).
+/// @param graph the graph the attention weights were computed on
+/// @param layers the layers from first (input side) to last
+/// @param target the node whose final embedding is explained
+/// @return (node, weight) for every reached node with weight >= opt.min_weight, heaviest first (ties by
+///         ascending node id); the weights sum to one up to rounding when nothing is dropped
+/// @throw logic_error when target is out of range, a layer has no or wrongly sized weights, or ρ
+///        lies outside [0, 1]
+template <class Scalar>
+std::vector<node_weight> attention_rollout(const csr_graph& graph, const std::vector<layer_attention<Scalar>>& layers,
+                                           index_t target, const rollout_options& opt = {}) {
+  std::vector<node_weight> all = detail::rollout_walk(graph, layers, target, nullptr);
+  std::vector<node_weight> out;
+  out.reserve(all.size());
+  for (const auto& x : all)
+    if (opt.min_weight <= 0.0 || x.weight >= opt.min_weight) out.push_back(x);
   std::sort(out.begin(), out.end(), [](const node_weight& a, const node_weight& b) {
     return a.weight != b.weight ? a.weight > b.weight : a.node < b.node;
   });
   return out;
+}
+
+/// The rollout of `target` layer by layer: entry l holds the weights on the outputs of layer l
+/// (e_t M_L ··· M_{l+2}; entry L-1 is {target: 1}), sorted by node id. Through layer l an edge
+/// e = (j → i) carries the flow (1 − ρ_l) · weight_l[i] · (1/H) Σ_h α_e^h of the target's rollout.
+/// @throw logic_error as attention_rollout
+template <class Scalar>
+std::vector<std::vector<node_weight>> rollout_by_layer(const csr_graph& graph,
+                                                       const std::vector<layer_attention<Scalar>>& layers, index_t target) {
+  std::vector<std::vector<node_weight>> by_layer;
+  detail::rollout_walk(graph, layers, target, &by_layer);
+  return by_layer;
+}
+
+/// The rollout mass of a target that flows through `edges`, summed over layers: what removing those
+/// edges takes out of the target's rollout (to first order: the softmax of the destinations
+/// renormalises over the remaining edges).
+/// @param by_layer rollout_by_layer of the target on the same graph and layers
+/// @param edges edge ids in the destination CSR (each counted once per occurrence)
+/// @throw logic_error when by_layer does not match the layers or an edge id is out of range
+template <class Scalar>
+double edge_flow(const csr_graph& graph, const std::vector<layer_attention<Scalar>>& layers,
+                 const std::vector<std::vector<node_weight>>& by_layer, const std::vector<offset_t>& edges) {
+  GATREC_EXPECTS(by_layer.size() == layers.size(), "by_layer holds " + std::to_string(by_layer.size()) +
+                                                       " layers, expected " + std::to_string(layers.size()));
+  const auto& dst = graph.in_destinations();
+  double flow = 0.0;
+  for (const offset_t e : edges) {
+    GATREC_EXPECTS(e >= 0 && e < graph.num_edges(), "edge id " + std::to_string(e) + " is out of range");
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      const double w = detail::weight_of(by_layer[l], dst[static_cast<std::size_t>(e)]);
+      if (w != 0.0) flow += (1.0 - layers[l].self_weight) * w * detail::mean_attention(layers[l], e);
+    }
+  }
+  return flow;
 }
 
 /// The rollout layers of an encoder after a forward pass on `graph`.

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,17 @@ enum class evidence_weighting {
   /// share R_u[c] is spread over the rest, with each item's final embedding standing for its message
   /// and h_i for the direction that raises the score. Rollout into h_u weighed by the value it carries.
   aligned,
+  /// w F_u(c) + (1 - w) F_i(c), F_t(c) the rollout mass of h_t that flows through the edges between u
+  /// and c (c → u and u → c) summed over layers (edge_flow): exactly the part of both rollouts that
+  /// the user's rating of c carries, and what deleting that rating takes away.
+  rating_flow,
+};
+
+/// Per-item quantities (by item index) that some weightings read besides the two node rollouts.
+struct item_signals {
+  std::function<double(index_t)> alignment;     ///< <h_c, h_i> (evidence_weighting::aligned)
+  std::function<double(index_t)> flow_to_user;  ///< F_u(c) (evidence_weighting::rating_flow)
+  std::function<double(index_t)> flow_to_item;  ///< F_i(c) (evidence_weighting::rating_flow)
 };
 
 /// What to gather as evidence.
@@ -68,7 +80,9 @@ struct cited_item {
   float rating = 0.0f;   ///< u's rating of it (the edge feature of the graph)
   double to_user = 0.0;  ///< R_u[c]: rollout weight into h_u
   double to_item = 0.0;  ///< R_i[c]: rollout weight into h_i
-  double alignment = 0.0;  ///< aligned weighting: <h_c, h_i> - R_u-weighted mean over u's rated items
+  double alignment = 0.0;     ///< aligned weighting: <h_c, h_i> - R_u-weighted mean over u's rated items
+  double flow_to_user = 0.0;  ///< rating_flow weighting: F_u(c)
+  double flow_to_item = 0.0;  ///< rating_flow weighting: F_i(c)
   double weight = 0.0;   ///< the evidence weight (evidence_weighting)
 };
 
@@ -177,13 +191,13 @@ inline std::vector<shared_attribute> shared_attributes(const std::vector<std::st
 /// @param item_rollout rollout of the recommended item's node
 /// @param user user index
 /// @param opt the weighting and w (other fields unused)
-/// @param alignment <h_c, h_i> by item index c; needed by evidence_weighting::aligned only
+/// @param signals what the aligned and rating_flow weightings read (unused by the others)
 /// @throw logic_error on an out-of-range user, a graph without edge features, w outside [0, 1],
-///        or the aligned weighting without `alignment`
+///        or a weighting whose signals are missing
 inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, const std::vector<node_weight>& user_rollout,
                                                  const std::vector<node_weight>& item_rollout, index_t user,
                                                  const evidence_options& opt,
-                                                 const std::function<double(index_t)>& alignment = {}) {
+                                                 const item_signals& signals = {}) {
   const double user_side_weight = opt.user_side_weight;
   GATREC_EXPECTS(user >= 0 && user < graph.num_users(),
                  "user " + std::to_string(user) + " is outside [0, " + std::to_string(graph.num_users()) + ")");
@@ -214,10 +228,10 @@ inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, c
                                                            : w * x.to_user + (1.0 - w) * x.to_item;
   }
   if (opt.weighting == evidence_weighting::aligned) {
-    GATREC_EXPECTS(static_cast<bool>(alignment), "the aligned weighting needs the items' alignment <h_c, h_i>");
+    GATREC_EXPECTS(static_cast<bool>(signals.alignment), "the aligned weighting needs the items' alignment <h_c, h_i>");
     double mass = 0.0, mean = 0.0;
     for (auto& x : rated) {
-      x.alignment = alignment(x.item);
+      x.alignment = signals.alignment(x.item);
       mass += x.to_user;
       mean += x.to_user * x.alignment;
     }
@@ -225,6 +239,14 @@ inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, c
     for (auto& x : rated) {
       x.alignment -= mean;
       x.weight = x.to_user * x.alignment;
+    }
+  }
+  if (opt.weighting == evidence_weighting::rating_flow) {
+    GATREC_EXPECTS(signals.flow_to_user && signals.flow_to_item, "the rating_flow weighting needs the edge flows");
+    for (auto& x : rated) {
+      x.flow_to_user = signals.flow_to_user(x.item);
+      x.flow_to_item = signals.flow_to_item(x.item);
+      x.weight = w * x.flow_to_user + (1.0 - w) * x.flow_to_item;
     }
   }
   std::sort(rated.begin(), rated.end(), [](const cited_item& a, const cited_item& b) {
@@ -243,13 +265,13 @@ inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, c
 /// @param item item index
 /// @param score the model's s(user, item)
 /// @param catalogue titles and attributes by item index
-/// @param alignment <h_c, h_i> by item index (evidence_weighting::aligned only)
+/// @param signals what the aligned and rating_flow weightings read (unused by the others)
 /// @throw logic_error on out-of-range indices, a graph without edge features, a catalogue of
 ///        another size, or user_side_weight outside [0, 1]
 inline evidence gather_evidence(const bipartite_graph& graph, const std::vector<node_weight>& user_rollout,
                                 const std::vector<node_weight>& item_rollout, index_t user, index_t item, double score,
                                 const item_catalogue& catalogue, const evidence_options& opt = {},
-                                const std::function<double(index_t)>& alignment = {}) {
+                                const item_signals& signals = {}) {
   GATREC_EXPECTS(user >= 0 && user < graph.num_users(),
                  "user " + std::to_string(user) + " is outside [0, " + std::to_string(graph.num_users()) + ")");
   GATREC_EXPECTS(item >= 0 && item < graph.num_items(),
@@ -271,7 +293,7 @@ inline evidence gather_evidence(const bipartite_graph& graph, const std::vector<
   ev.score = score;
   ev.like_threshold = opt.like_threshold;
 
-  std::vector<cited_item> rated = weigh_rated_items(graph, user_rollout, item_rollout, user, opt, alignment);
+  std::vector<cited_item> rated = weigh_rated_items(graph, user_rollout, item_rollout, user, opt, signals);
   ev.rated_items = static_cast<index_t>(rated.size());
   std::vector<cited_item> liked;
   for (const auto& x : rated)
@@ -316,18 +338,41 @@ double embedding_score(const gat_recommender<Scalar>& model, index_t user, index
       h.row(model.graph().item_node(item)).template cast<double>());
 }
 
-/// c -> <h_c, h_i> over a recommender's last forward pass (what evidence_weighting::aligned reads).
-/// The model must outlive the returned function and keep its context.
+/// The signals of item_signals for (user, item) from a recommender's last forward pass, computed
+/// when `weighting` needs them: <h_c, h_i> reads the final embeddings; the edge flows walk both
+/// rollouts layer by layer. The returned functions refer to the model (and copies of `layers`): they
+/// are valid until its next forward pass.
 template <class Scalar>
-std::function<double(index_t)> embedding_alignment(const gat_recommender<Scalar>& model, index_t item) {
+item_signals recommender_signals(const gat_recommender<Scalar>& model, const std::vector<layer_attention<Scalar>>& layers,
+                                 index_t user, index_t item, evidence_weighting weighting) {
   GATREC_EXPECTS(!model.context().outputs.empty(), "run model.forward(run_mode{}) first");
-  GATREC_EXPECTS(item >= 0 && item < model.num_items(), "item index out of range");
-  const matrix<Scalar>* h = &model.context().outputs.back();
-  const index_t target = model.graph().item_node(item);
+  GATREC_EXPECTS(user >= 0 && user < model.num_users() && item >= 0 && item < model.num_items(),
+                 "user or item index out of range");
+  item_signals s;
   const bipartite_graph* g = &model.graph();
-  return [h, target, g](index_t c) {
-    return h->row(g->item_node(c)).template cast<double>().dot(h->row(target).template cast<double>());
-  };
+  if (weighting == evidence_weighting::aligned) {
+    const matrix<Scalar>* h = &model.context().outputs.back();
+    const index_t target = g->item_node(item);
+    s.alignment = [h, target, g](index_t c) {
+      return h->row(g->item_node(c)).template cast<double>().dot(h->row(target).template cast<double>());
+    };
+  }
+  if (weighting == evidence_weighting::rating_flow) {
+    const index_t un = g->user_node(user);
+    const auto flow_into = [&](index_t target) -> std::function<double(index_t)> {
+      auto by_layer = std::make_shared<const std::vector<std::vector<node_weight>>>(
+          rollout_by_layer(g->graph(), layers, target));
+      return [g, layers, by_layer, un](index_t c) {
+        const index_t cn = g->item_node(c);
+        std::vector<offset_t> edges = g->graph().edge_ids(cn, un);
+        for (const offset_t e : g->graph().edge_ids(un, cn)) edges.push_back(e);
+        return edge_flow(g->graph(), layers, *by_layer, edges);
+      };
+    };
+    s.flow_to_user = flow_into(un);
+    s.flow_to_item = flow_into(g->item_node(item));
+  }
+  return s;
 }
 
 /// The evidence for recommending `item` to `user`, from a trained recommender's last forward pass
@@ -343,7 +388,7 @@ evidence explain_recommendation(gat_recommender<Scalar>& model, index_t user, in
   const auto ru = attention_rollout(bg.graph(), layers, bg.user_node(user), opt.rollout);
   const auto ri = attention_rollout(bg.graph(), layers, bg.item_node(item), opt.rollout);
   return gather_evidence(bg, ru, ri, user, item, embedding_score(model, user, item), catalogue, opt,
-                         embedding_alignment(model, item));
+                         recommender_signals(model, layers, user, item, opt.weighting));
 }
 
 }  // namespace gatrec

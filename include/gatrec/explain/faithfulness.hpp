@@ -159,7 +159,9 @@ std::optional<pair_faithfulness> measure_faithfulness(gat_recommender<Scalar>& m
   const auto layers = rollout_layers(model.encoder(), model.context(), bg.graph(), opt.evidence.rollout);
   const auto ru = attention_rollout(bg.graph(), layers, bg.user_node(user), opt.evidence.rollout);
   const auto ri = attention_rollout(bg.graph(), layers, bg.item_node(item), opt.evidence.rollout);
-  const std::vector<cited_item> rated = weigh_rated_items(bg, ru, ri, user, opt.evidence, embedding_alignment(model, item));
+  const std::vector<cited_item> rated = weigh_rated_items(bg, ru, ri, user, opt.evidence,
+                                                               recommender_signals(model, layers, user, item,
+                                                                                   opt.evidence.weighting));
   pair_faithfulness r;
   r.user = user;
   r.item = item;
