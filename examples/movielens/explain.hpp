@@ -49,8 +49,8 @@ struct explain_options {
   std::size_t evidence_items = 2;        // recommend: items cited per justification
   int pairs = 0;                         // explain-faithfulness: 0 = every eligible user
   std::size_t k = 2;                     // explain-faithfulness: items removed per pair
-  double user_side_weight = 0.5;         // w of the evidence weight w R_u + (1 - w) R_i
-  std::string weighting = "mixture";     // mixture | shared (R_u R_i)
+  double user_side_weight = 0.5;         // w: the share of h_u in the evidence weight
+  std::string weighting = "rating-flow"; // rating-flow | mixture | shared | aligned (evidence_weighting)
   double residual_weight = 0.5;          // rho of the rollout
   int bootstrap = 10000;
 };
@@ -71,12 +71,12 @@ Trains the GAT model as the main job does (or loads it with --load-model), then
                           drop of s(u, i) with removing k random rated items instead
 
 Options of both:
-  --evidence-weight F     how a rated item c is weighed from the rollouts R_u into h_u and R_i into h_i:
-                          mixture: W R_u[c] + (1 - W) R_i[c] (default); shared: R_u[c] R_i[c];
-                          aligned: R_u[c] (<h_c, h_i> - its R_u-weighted mean over the user's items);
-                          rating-flow: W F_u(c) + (1 - W) F_i(c), F_t(c) the rollout mass of h_t that
-                          flows through the user's rating of c (both edge directions, all layers)
-  --user-side-weight W    W of the mixture (default 0.5)
+  --evidence-weight F     how a rated item c is weighed from the attention rollouts into h_u and h_i:
+                          rating-flow (default): W F_u(c) + (1 - W) F_i(c), F_t(c) the rollout mass of
+                          h_t that flows through the user's rating of c (both edge directions, all layers);
+                          mixture: W R_u[c] + (1 - W) R_i[c] (node rollouts); shared: R_u[c] R_i[c];
+                          aligned: R_u[c] (<h_c, h_i> - its R_u-weighted mean over the user's items)
+  --user-side-weight W    W of rating-flow and mixture (default 0.5)
   --residual-weight R     rollout mixing R I + (1 - R) A per residual layer (default 0.5)
   --item-profiles PATH    unified item profiles CSV (items_unified_profiles.csv): their Tags are cited
   --json PATH             recommend: lists, justifications and evidence; explain-faithfulness: summary
@@ -367,11 +367,14 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
                 "  mean drop, random items      %.4f\n"
                 "  mean difference              %.4f   (%.0f%% bootstrap interval %.4f .. %.4f)\n"
                 "  cited drop > random drop     %.1f%% of pairs (%zu vs %zu, %zu ties); sign test p = %.3g\n"
+                "  item falls in rank           %.1f%% of pairs without the cited items, %.1f%% without random ones\n"
+                "  mean rank (1 = top)          %.2f on the full graph, %.2f without cited, %.2f without random\n"
                 "  %.1fs (%.2fs per pair, two forward passes each)\n",
                 model.name().c_str(), p.description.c_str(), e.k, s.pairs, e.weighting.c_str(), e.user_side_weight,
                 e.residual_weight,
                 s.mean_score, s.mean_cited_drop, s.mean_random_drop, s.mean_difference, 100 * s.confidence, s.ci_low,
                 s.ci_high, 100 * s.fraction_cited_greater, s.cited_greater, s.random_greater, s.ties, s.sign_test_p,
+                100 * s.cited_rank_lost, 100 * s.random_rank_lost, s.mean_rank, s.mean_cited_rank, s.mean_random_rank,
                 seconds, results.empty() ? 0.0 : seconds / static_cast<double>(results.size()));
   out << buf;
 
@@ -381,11 +384,14 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
     return t;
   };
   if (!e.csv.empty()) {
-    std::string csv = "user_id,item_id,score,cited_items,random_items,cited_score,random_score,cited_drop,random_drop\n";
+    std::string csv =
+        "user_id,item_id,score,cited_items,random_items,cited_score,random_score,cited_drop,random_drop,rank,cited_rank,"
+        "random_rank\n";
     for (const auto& r : results) {
-      char row[256];
-      std::snprintf(row, sizeof row, ",%.9g,%s,%s,%.9g,%.9g,%.9g,%.9g\n", r.score, ids(r.cited).c_str(),
-                    ids(r.random).c_str(), r.cited_score, r.random_score, r.cited_drop(), r.random_drop());
+      char row[320];
+      std::snprintf(row, sizeof row, ",%.9g,%s,%s,%.9g,%.9g,%.9g,%.9g,%ld,%ld,%ld\n", r.score, ids(r.cited).c_str(),
+                    ids(r.random).c_str(), r.cited_score, r.random_score, r.cited_drop(), r.random_drop(),
+                    static_cast<long>(r.rank), static_cast<long>(r.cited_rank), static_cast<long>(r.random_rank));
       csv += std::to_string(p.data.users.raw(r.user)) + "," + std::to_string(p.data.items.raw(r.item)) + row;
     }
     detail::write_text(e.csv, csv);
@@ -414,6 +420,11 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
         .add("ties", static_cast<std::int64_t>(s.ties))
         .add("fraction_cited_greater", s.fraction_cited_greater)
         .add("sign_test_p", s.sign_test_p)
+        .add("cited_rank_lost", s.cited_rank_lost)
+        .add("random_rank_lost", s.random_rank_lost)
+        .add("mean_rank", s.mean_rank)
+        .add("mean_cited_rank", s.mean_cited_rank)
+        .add("mean_random_rank", s.mean_random_rank)
         .add("seconds", seconds);
     detail::write_text(e.json, j.str() + "\n");
     log << "wrote " << e.json << "\n";

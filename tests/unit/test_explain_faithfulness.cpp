@@ -87,6 +87,18 @@ TEST(MeasureFaithfulness, CitesTheLikedItemAndDrawsRandomOnesFromTheRest) {
   EXPECT_EQ(r->cited_score, scorer.score_without(0, 4, r->cited));
   EXPECT_EQ(r->random_score, scorer.score_without(0, 4, r->random));
   EXPECT_DOUBLE_EQ(r->cited_drop(), r->score - r->cited_score);
+  // Ranks among u0's unrated items (4, 5, 6), counted on each graph.
+  const auto rank_in = [&](const gatrec::matrix<double>& h, double s) {
+    int rank = 1;
+    for (const index_t j : {5, 6})
+      if (score_of(h, 0, j) > s) ++rank;
+    return rank;
+  };
+  EXPECT_EQ(r->rank, rank_in(model.context().outputs.back(), r->score));
+  EXPECT_EQ(r->cited_rank, rank_in(scorer.embeddings_without(0, r->cited), r->cited_score));
+  EXPECT_EQ(r->random_rank, rank_in(scorer.embeddings_without(0, r->random), r->random_score));
+  EXPECT_GE(r->rank, 1);
+  EXPECT_LE(r->rank, 3);
   // Seeded by (seed, user, item) alone: the same draw again, other seeds spread over the pool.
   EXPECT_EQ(gatrec::measure_faithfulness(model, scorer, 0, 4, opt)->random, r->random);
   std::vector<int> seen(4, 0);
@@ -126,6 +138,9 @@ TEST(SummarizeFaithfulness, MeansCountsAndAnIntervalAroundTheMean) {
     p.score = 2.0;
     p.cited_score = 2.0 - (k < 9 ? 0.5 + 0.1 * k : 0.2);  // drops 0.5..1.3, then 0.2 twice
     p.random_score = 2.0 - (k < 9 ? 0.1 : (k == 9 ? 0.4 : 0.2));  // pair 9: random larger; pair 10: a tie
+    p.rank = 1;
+    p.cited_rank = k < 4 ? 3 : 1;   // 4 of 11 pairs lose rank without the cited items
+    p.random_rank = k == 0 ? 2 : 1;  // 1 of 11 without the random ones
     pairs.push_back(p);
   }
   const auto s = gatrec::summarize_faithfulness(pairs, 2000, 5);
@@ -139,6 +154,10 @@ TEST(SummarizeFaithfulness, MeansCountsAndAnIntervalAroundTheMean) {
   EXPECT_NEAR(s.mean_random_drop, (0.9 + 0.4 + 0.2) / 11, 1e-12);
   EXPECT_NEAR(s.mean_difference, s.mean_cited_drop - s.mean_random_drop, 1e-12);
   EXPECT_DOUBLE_EQ(s.mean_score, 2.0);
+  EXPECT_NEAR(s.cited_rank_lost, 4.0 / 11, 1e-15);
+  EXPECT_NEAR(s.random_rank_lost, 1.0 / 11, 1e-15);
+  EXPECT_NEAR(s.mean_cited_rank, (4 * 3 + 7) / 11.0, 1e-14);
+  EXPECT_NEAR(s.mean_rank, 1.0, 1e-14);
   EXPECT_LT(s.ci_low, s.mean_difference);
   EXPECT_GT(s.ci_high, s.mean_difference);
   EXPECT_GT(s.ci_low, -0.2);  // no resample mean can fall below the smallest difference

@@ -92,6 +92,14 @@ TEST(ItemCatalogue, TitlesGenresTagsAndProfiles) {
   EXPECT_EQ(c.at(heat).genres.size(), 3u);  // the dataset's genres are kept
 }
 
+// The node-rollout weighting: hand rollouts are all it reads (the default, rating_flow, also needs
+// edge flows from a model).
+gatrec::evidence_options node_rollout() {
+  gatrec::evidence_options o;
+  o.weighting = gatrec::evidence_weighting::mixture;
+  return o;
+}
+
 // Hand rollouts for u0 -> Seven: into h_u Heat 0.30, Usual 0.20, Toy 0.25 (rated 2: never cited),
 // Casino 0.10; into h_i Heat 0.10, Usual 0.02.
 struct hand_case {
@@ -105,7 +113,7 @@ struct hand_case {
 TEST(Evidence, CitesTheHeaviestLikedItemsWithRatingsAndSharedGenres) {
   const fixture f;
   const hand_case h(f);
-  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue);
+  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, node_rollout());
   EXPECT_EQ(ev.score, 1.25);
   EXPECT_EQ(ev.rated_items, 4);
   EXPECT_EQ(ev.liked_items, 2);
@@ -131,7 +139,7 @@ TEST(Evidence, CitesTheHeaviestLikedItemsWithRatingsAndSharedGenres) {
             "crime and thriller film.");
 
   // Only the item side counts: Heat (0.10) still leads, the threshold keeps Toy Story out.
-  gatrec::evidence_options item_side;
+  gatrec::evidence_options item_side = node_rollout();
   item_side.user_side_weight = 0.0;
   item_side.max_items = 5;
   const auto ev2 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, item_side);
@@ -186,7 +194,7 @@ TEST(Justification, Utf8TitlesAndGenresSharedWithOnlySomeItems) {
   const fixture f;
   // u4 -> Toy Story: Amelie shares comedy, the Cite nothing.
   const std::vector<gatrec::node_weight> ru{{f.node(amelie), 0.4}, {f.node(cite), 0.3}}, ri{};
-  const auto ev = gatrec::gather_evidence(f.graph, ru, ri, 4, toy, 0.5, f.catalogue);
+  const auto ev = gatrec::gather_evidence(f.graph, ru, ri, 4, toy, 0.5, f.catalogue, node_rollout());
   ASSERT_EQ(ev.genres.size(), 1u);
   EXPECT_EQ(ev.genres[0].items, (std::vector<index_t>{amelie}));
   EXPECT_EQ(gatrec::template_justification(ev, f.catalogue),
@@ -197,7 +205,7 @@ TEST(Justification, Utf8TitlesAndGenresSharedWithOnlySomeItems) {
 TEST(Justification, NothingSharedSaysOnlyWhatWasRated) {
   const fixture f;
   const hand_case h(f);
-  gatrec::evidence_options one;
+  gatrec::evidence_options one = node_rollout();
   one.max_items = 1;
   const auto ev = gatrec::gather_evidence(f.graph, h.ru, {}, 0, amelie, 0.1, f.catalogue, one);
   EXPECT_TRUE(ev.genres.empty());
@@ -215,7 +223,7 @@ TEST(Justification, SharedTagsJoinTheGenreClauseWhenEveryCitedItemHasThem) {
   c.set_tags(heat, {"heist", "Los Angeles"});
   c.set_tags(usual, {"twist", "Heist"});
   c.set_tags(seven, {"twist", "heist", "serial killer"});
-  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.0, c);
+  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.0, c, node_rollout());
   ASSERT_EQ(ev.tags.size(), 2u);
   EXPECT_EQ(ev.tags[0].name, "heist");  // shared by both, before twist (one)
   EXPECT_EQ(ev.tags[1].items, (std::vector<index_t>{usual}));
@@ -224,7 +232,7 @@ TEST(Justification, SharedTagsJoinTheGenreClauseWhenEveryCitedItemHasThem) {
             "crime and thriller film, tagged heist.");
   // Tags without genres.
   c.set_tags(amelie, {"heist"});
-  gatrec::evidence_options one;
+  gatrec::evidence_options one = node_rollout();
   one.max_items = 1;
   const auto ev2 = gatrec::gather_evidence(f.graph, h.ru, {}, 0, amelie, 0.1, c, one);
   EXPECT_EQ(gatrec::template_justification(ev2, c),
@@ -234,22 +242,22 @@ TEST(Justification, SharedTagsJoinTheGenreClauseWhenEveryCitedItemHasThem) {
 TEST(Justification, NoLikedNeighbourFallsBackOnTheItemsRaters) {
   const fixture f;
   const std::vector<gatrec::node_weight> ri{{1, 0.3}, {2, 0.2}};
-  const auto ev = gatrec::gather_evidence(f.graph, {}, ri, 3, seven, -0.2, f.catalogue);
+  const auto ev = gatrec::gather_evidence(f.graph, {}, ri, 3, seven, -0.2, f.catalogue, node_rollout());
   EXPECT_TRUE(ev.items.empty());
   EXPECT_EQ(ev.rated_items, 1);
   EXPECT_EQ(ev.liked_items, 0);
   EXPECT_EQ(gatrec::template_justification(ev, f.catalogue),
             "You have not rated any film 4/5 or higher yet, so this comes from other users' ratings: the 2 users who "
             "most shape its representation rated it 4.5/5 on average.");
-  const auto none = gatrec::gather_evidence(f.graph, {}, ri, 5, seven, 0.0, f.catalogue);
+  const auto none = gatrec::gather_evidence(f.graph, {}, ri, 5, seven, 0.0, f.catalogue, node_rollout());
   EXPECT_EQ(gatrec::template_justification(none, f.catalogue),
             "You have no ratings yet, so this comes from other users' ratings: the 2 users who most shape its "
             "representation rated it 4.5/5 on average.");
-  const auto nobody = gatrec::gather_evidence(f.graph, {}, {}, 5, goodfellas, 0.0, f.catalogue);
+  const auto nobody = gatrec::gather_evidence(f.graph, {}, {}, 5, goodfellas, 0.0, f.catalogue, node_rollout());
   EXPECT_EQ(gatrec::template_justification(nobody, f.catalogue),
             "You have no ratings yet, and no one has rated this film yet: it is recommended from its own features "
             "alone.");
-  gatrec::evidence_options one;
+  gatrec::evidence_options one = node_rollout();
   one.max_users = 1;
   const auto single = gatrec::gather_evidence(f.graph, {}, ri, 3, seven, 0.0, f.catalogue, one);
   EXPECT_EQ(gatrec::template_justification(single, f.catalogue),
@@ -260,7 +268,7 @@ TEST(Justification, NoLikedNeighbourFallsBackOnTheItemsRaters) {
 TEST(RephrasePrompt, ListsTheEvidenceAndNothingElse) {
   const fixture f;
   const hand_case h(f);
-  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue);
+  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, node_rollout());
   const auto prompt = gatrec::rephrase_prompt(ev, f.catalogue);
   ASSERT_EQ(prompt.size(), 2u);
   EXPECT_EQ(prompt[0].role, "system");
@@ -274,7 +282,7 @@ TEST(RephrasePrompt, ListsTheEvidenceAndNothingElse) {
   // Rated but not cited (Toy Story 2/5, Casino 3/5) stays out.
   EXPECT_EQ(user.find("Toy Story"), std::string::npos);
   EXPECT_EQ(user.find("Casino"), std::string::npos);
-  const auto nobody = gatrec::rephrase_prompt(gatrec::gather_evidence(f.graph, {}, {}, 5, goodfellas, 0.0, f.catalogue),
+  const auto nobody = gatrec::rephrase_prompt(gatrec::gather_evidence(f.graph, {}, {}, 5, goodfellas, 0.0, f.catalogue, node_rollout()),
                                               f.catalogue);
   EXPECT_NE(nobody[1].content.find("- The user has no ratings yet\n- No one has rated the recommended film yet"),
             std::string::npos);
@@ -283,7 +291,7 @@ TEST(RephrasePrompt, ListsTheEvidenceAndNothingElse) {
 TEST(RephrasingValidator, AcceptsFaithfulTextAndRejectsInventions) {
   const fixture f;
   const hand_case h(f);
-  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue);
+  const auto ev = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, node_rollout());
   const auto check = [&](const std::string& s) { return gatrec::validate_rephrasing(s, ev, f.catalogue); };
   const std::string good =
       "Since you loved Heat (1995) and gave The Usual Suspects (1995) a 4/5, the crime thriller Seven (Se7en) (1995) "
@@ -311,7 +319,7 @@ TEST(RephrasingValidator, AcceptsFaithfulTextAndRejectsInventions) {
     EXPECT_NE(r.reason.find(why), std::string::npos) << sentence << " -> " << r.reason;
   }
   // Asterisks inside an evidence title are not emphasis.
-  const auto ev_mash = gatrec::gather_evidence(f.graph, {}, {}, 5, mash, 0.0, f.catalogue);
+  const auto ev_mash = gatrec::gather_evidence(f.graph, {}, {}, 5, mash, 0.0, f.catalogue, node_rollout());
   const auto m = gatrec::validate_rephrasing("You might enjoy *M*A*S*H* (1970), a \"war\" classic?", ev_mash, f.catalogue);
   EXPECT_FALSE(m.accepted);  // "war" is not a shared genre here: there is no cited item
   EXPECT_NE(m.reason.find("\"war\""), std::string::npos) << m.reason;

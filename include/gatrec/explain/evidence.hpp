@@ -7,15 +7,24 @@
 /// cited items.
 ///
 /// Which rated items to cite. The score s(u, i) = ⟨h_u, h_i⟩ is symmetric in its two embeddings,
-/// so we explain it as a virtual output node that attends to h_u with weight w and to h_i with
-/// weight 1 − w (w = 1/2 by default: neither side is privileged by the model). Its rollout is then
+/// so it is explained as a virtual output node that attends to h_u with weight w and to h_i with
+/// weight 1 − w (w = 1/2: neither side is privileged by the model). A justification says "because
+/// you rated c", so what it cites is the user's rating of c, the pair of edges c → u and u → c. The
+/// default weight of c (evidence_weighting::rating_flow) is the rollout mass of that virtual node
+/// that travels through those two edges:
 ///
-///     weight(c) = w · R_u[c] + (1 − w) · R_i[c]
+///     weight(c) = w · F_u(c) + (1 − w) · F_i(c),
+///     F_t(c) = Σ_l (1 − ρ_l) Σ_{e ∈ {c→u, u→c}} W_t^l[dst(e)] · ᾱ_e^l
 ///
-/// with R_t the rollout of node t (explain/attention_rollout.hpp): R_u[c] is how much of h_u comes
-/// from item c (c → u directly, and longer paths), R_i[c] how much of h_i comes from c (mostly
-/// c → v → i through users v who rated both). Among the items u rated at or above a threshold
-/// ("liked"), the heaviest are cited. Like the rollout itself, the weights of all nodes sum to one.
+/// with W_t^l the rollout weights of target t on the outputs of layer l (rollout_by_layer) and ᾱ^l
+/// the head-mean attention of layer l (edge_flow). F_u(c) is mostly the direct attention of u to c
+/// (and of c to u one layer down); F_i(c) is the share of h_i that reaches i through u's rating of
+/// c (i ← v ← c ← u ...). Deleting the rating removes exactly these flows, which is what
+/// explain/faithfulness.hpp measures. Other weightings (node rollouts R_u[c], R_i[c] mixed or
+/// multiplied, or R_u[c] times the alignment of h_c with h_i) are kept for comparison; on ML-100K
+/// u1 the rating flow cites the items whose deletion lowers s(u, i) most (gatrec-movielens
+/// explain-faithfulness compares them).
+/// Among the items u rated at or above a threshold ("liked"), the heaviest are cited.
 
 #include <algorithm>
 #include <cctype>
@@ -38,8 +47,8 @@ namespace gatrec {
 
 /// How a rated item's two rollout weights combine into its evidence weight.
 enum class evidence_weighting {
-  /// w R_u[c] + (1 - w) R_i[c]: the rollout of a virtual score node that attends to h_u with weight
-  /// w and to h_i with weight 1 - w (the default, w = 1/2).
+  /// w R_u[c] + (1 - w) R_i[c]: the node rollout of the virtual score node (every path that ends
+  /// at c, whether or not it uses the user's rating of c).
   mixture,
   /// R_u[c] R_i[c]: with the rollout read as a linear mix, h_u ~ sum_c R_u[c] x_c and h_i ~ sum_c
   /// R_i[c] x_c, the score's term that c alone accounts for is R_u[c] R_i[c] |x_c|^2; an item must
@@ -52,7 +61,7 @@ enum class evidence_weighting {
   aligned,
   /// w F_u(c) + (1 - w) F_i(c), F_t(c) the rollout mass of h_t that flows through the edges between u
   /// and c (c → u and u → c) summed over layers (edge_flow): exactly the part of both rollouts that
-  /// the user's rating of c carries, and what deleting that rating takes away.
+  /// the user's rating of c carries, and what deleting that rating takes away. The default.
   rating_flow,
 };
 
@@ -69,8 +78,8 @@ struct evidence_options {
   std::size_t max_users = 5;       ///< contributing users to list
   std::size_t max_tags = 3;        ///< shared tags to keep
   float like_threshold = 4.0f;     ///< only items u rated at least this are cited
-  evidence_weighting weighting = evidence_weighting::mixture;
-  double user_side_weight = 0.5;   ///< w in weight(c) = w R_u[c] + (1 - w) R_i[c]
+  evidence_weighting weighting = evidence_weighting::rating_flow;  ///< how rated items are weighed
+  double user_side_weight = 0.5;   ///< w: the share of the virtual score node's attention on h_u
   rollout_options rollout;         ///< residual weight of the rollout
 };
 

@@ -26,6 +26,7 @@
 #include "gatrec/core/types.hpp"
 #include "gatrec/explain/attention_rollout.hpp"
 #include "gatrec/explain/evidence.hpp"
+#include "gatrec/graph/bipartite_graph.hpp"
 #include "gatrec/graph/csr_graph.hpp"
 #include "gatrec/models/gat_recommender.hpp"
 
@@ -47,6 +48,9 @@ struct pair_faithfulness {
   std::vector<index_t> random;       ///< the k random items
   double cited_score = 0.0;          ///< s(u, i) without u's edges to the cited items
   double random_score = 0.0;         ///< s(u, i) without u's edges to the random items
+  /// Rank of i by s(u, .) among the items u has not rated in the model's graph (1 = first), on the
+  /// full graph and on the two edited ones: a scale-free view of the same drops.
+  index_t rank = 0, cited_rank = 0, random_rank = 0;
 
   double cited_drop() const { return score - cited_score; }
   double random_drop() const { return score - random_score; }
@@ -55,6 +59,9 @@ struct pair_faithfulness {
 /// The study's figures.
 struct faithfulness_summary {
   std::size_t pairs = 0;
+  double cited_rank_lost = 0.0;       ///< share of pairs where i falls in rank without the cited items
+  double random_rank_lost = 0.0;      ///< same without the random items
+  double mean_rank = 0.0, mean_cited_rank = 0.0, mean_random_rank = 0.0;
   double mean_score = 0.0;            ///< mean s(u, i) on the full graph
   double mean_cited_drop = 0.0;
   double mean_random_drop = 0.0;
@@ -122,6 +129,26 @@ inline std::vector<index_t> draw_items(std::vector<index_t> pool, std::size_t k,
   return pool;
 }
 
+/// Rank of `item` by <h_u, h_j> among the items `user` has not rated in `graph` (1 = best; ties
+/// counted in the item's favour).
+template <class Scalar>
+index_t rank_among_unrated(const matrix<Scalar>& h, const bipartite_graph& graph, index_t user, index_t item) {
+  const index_t un = graph.user_node(user);
+  std::vector<char> rated(static_cast<std::size_t>(graph.num_items()), 0);
+  const auto& off = graph.graph().in_offsets();
+  const auto& src = graph.graph().in_sources();
+  for (offset_t e = off[static_cast<std::size_t>(un)]; e < off[static_cast<std::size_t>(un) + 1]; ++e)
+    if (!graph.is_user_node(src[static_cast<std::size_t>(e)]))
+      rated[static_cast<std::size_t>(src[static_cast<std::size_t>(e)] - graph.num_users())] = 1;
+  const auto hu = h.row(un).template cast<double>();
+  const double target = hu.dot(h.row(graph.item_node(item)).template cast<double>());
+  index_t rank = 1;
+  for (index_t j = 0; j < graph.num_items(); ++j)
+    if (j != item && !rated[static_cast<std::size_t>(j)] && hu.dot(h.row(graph.item_node(j)).template cast<double>()) > target)
+      ++rank;
+  return rank;
+}
+
 /// log C(n, j) - n log 2.
 inline double log_binomial_half(std::size_t n, std::size_t j) {
   const double nn = static_cast<double>(n), jj = static_cast<double>(j);
@@ -174,8 +201,16 @@ std::optional<pair_faithfulness> measure_faithfulness(gat_recommender<Scalar>& m
   if (pool.size() < opt.k) return std::nullopt;
   r.random = detail::draw_items(std::move(pool), opt.k, opt.seed, user, item);
   r.score = embedding_score(model, user, item);
-  r.cited_score = scorer.score_without(user, item, r.cited);
-  r.random_score = scorer.score_without(user, item, r.random);
+  r.rank = detail::rank_among_unrated(model.context().outputs.back(), bg, user, item);
+  const auto score_in = [&](const matrix<Scalar>& h) {
+    return h.row(bg.user_node(user)).template cast<double>().dot(h.row(bg.item_node(item)).template cast<double>());
+  };
+  const matrix<Scalar>& without_cited = scorer.embeddings_without(user, r.cited);
+  r.cited_score = score_in(without_cited);
+  r.cited_rank = detail::rank_among_unrated(without_cited, bg, user, item);
+  const matrix<Scalar>& without_random = scorer.embeddings_without(user, r.random);
+  r.random_score = score_in(without_random);
+  r.random_rank = detail::rank_among_unrated(without_random, bg, user, item);
   return r;
 }
 
@@ -195,6 +230,11 @@ inline faithfulness_summary summarize_faithfulness(const std::vector<pair_faithf
   std::vector<double> diff;
   diff.reserve(pairs.size());
   for (const auto& p : pairs) {
+    s.cited_rank_lost += (p.cited_rank > p.rank ? 1.0 : 0.0) / n;
+    s.random_rank_lost += (p.random_rank > p.rank ? 1.0 : 0.0) / n;
+    s.mean_rank += static_cast<double>(p.rank) / n;
+    s.mean_cited_rank += static_cast<double>(p.cited_rank) / n;
+    s.mean_random_rank += static_cast<double>(p.random_rank) / n;
     s.mean_score += p.score / n;
     s.mean_cited_drop += p.cited_drop() / n;
     s.mean_random_drop += p.random_drop() / n;
