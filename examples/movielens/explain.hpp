@@ -51,6 +51,7 @@ struct explain_options {
   std::size_t k = 2;                     // explain-faithfulness: items removed per pair
   double user_side_weight = 0.5;         // w: the share of h_u in the evidence weight
   std::string weighting = "rating-flow"; // rating-flow | mixture | shared | aligned (evidence_weighting)
+  bool normalize_sides = false;          // evidence_options::normalize_sides
   double residual_weight = 0.5;          // rho of the rollout
   int bootstrap = 10000;
 };
@@ -77,6 +78,8 @@ Options of both:
                           mixture: W R_u[c] + (1 - W) R_i[c] (node rollouts); shared: R_u[c] R_i[c];
                           aligned: R_u[c] (<h_c, h_i> - its R_u-weighted mean over the user's items)
   --user-side-weight W    W of rating-flow and mixture (default 0.5)
+  --normalize-sides       rating-flow, mixture: each side's values as shares of its total over the
+                          user's rated items before mixing (h_u's side is otherwise far larger)
   --residual-weight R     rollout mixing R I + (1 - R) A per residual layer (default 0.5)
   --item-profiles PATH    unified item profiles CSV (items_unified_profiles.csv): their Tags are cited
   --json PATH             recommend: lists, justifications and evidence; explain-faithfulness: summary
@@ -123,6 +126,7 @@ inline explain_options parse_explain_options(int argc, char** argv, std::vector<
       e.k = static_cast<std::size_t>(k);
     } else if (flag == "--user-side-weight") e.user_side_weight = to_double(flag, value());
     else if (flag == "--evidence-weight") e.weighting = value();
+    else if (flag == "--normalize-sides") e.normalize_sides = true;
     else if (flag == "--residual-weight") e.residual_weight = to_double(flag, value());
     else if (flag == "--bootstrap") e.bootstrap = static_cast<int>(to_int(flag, value()));
     else rest.push_back(flag);
@@ -264,6 +268,7 @@ inline void run_recommend(const explain_options& e, const options& o, const prep
   eopt.like_threshold = p.explicit_ratings ? o.like_threshold : 0.0f;
   eopt.user_side_weight = e.user_side_weight;
   eopt.weighting = evidence_weighting_of(e);
+  eopt.normalize_sides = e.normalize_sides;
   eopt.rollout.residual_weight = e.residual_weight;
   gatrec::justification_options jopt;
   jopt.max_rating = p.data.max_rating;
@@ -339,6 +344,7 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
   fopt.evidence.like_threshold = liked;
   fopt.evidence.user_side_weight = e.user_side_weight;
   fopt.evidence.weighting = evidence_weighting_of(e);
+  fopt.evidence.normalize_sides = e.normalize_sides;
   fopt.evidence.rollout.residual_weight = e.residual_weight;
   gatrec::edited_graph_scorer<float> scorer(model);
   std::vector<gatrec::pair_faithfulness> results;
@@ -361,7 +367,7 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
   char buf[1024];
   std::snprintf(buf, sizeof buf,
                 "faithfulness of the justifications (%s, %s): k = %zu items removed per pair, %zu pairs, "
-                "evidence weight %s, w = %.2f, rho = %.2f\n"
+                "evidence weight %s%s, w = %.2f, rho = %.2f\n"
                 "  mean s(u, i)                 %.4f\n"
                 "  mean drop, cited items       %.4f\n"
                 "  mean drop, random items      %.4f\n"
@@ -370,7 +376,8 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
                 "  item falls in rank           %.1f%% of pairs without the cited items, %.1f%% without random ones\n"
                 "  mean rank (1 = top)          %.2f on the full graph, %.2f without cited, %.2f without random\n"
                 "  %.1fs (%.2fs per pair, two forward passes each)\n",
-                model.name().c_str(), p.description.c_str(), e.k, s.pairs, e.weighting.c_str(), e.user_side_weight,
+                model.name().c_str(), p.description.c_str(), e.k, s.pairs, e.weighting.c_str(),
+                e.normalize_sides ? " (sides normalised)" : "", e.user_side_weight,
                 e.residual_weight,
                 s.mean_score, s.mean_cited_drop, s.mean_random_drop, s.mean_difference, 100 * s.confidence, s.ci_low,
                 s.ci_high, 100 * s.fraction_cited_greater, s.cited_greater, s.random_greater, s.ties, s.sign_test_p,
@@ -404,6 +411,7 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
         .add("seed", static_cast<std::int64_t>(o.seed))
         .add("k", static_cast<std::int64_t>(e.k))
         .add("evidence_weight", e.weighting)
+        .add("normalize_sides", e.normalize_sides)
         .add("user_side_weight", e.user_side_weight)
         .add("residual_weight", e.residual_weight)
         .add("eligible_users", static_cast<std::int64_t>(eligible.size()))

@@ -145,6 +145,13 @@ TEST(Evidence, CitesTheHeaviestLikedItemsWithRatingsAndSharedGenres) {
   const auto ev2 = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, item_side);
   ASSERT_EQ(ev2.items.size(), 2u);
   EXPECT_DOUBLE_EQ(ev2.items[1].weight, 0.02);
+  // Each side as shares of its total over u0's rated items (R_u: 0.85, R_i: 0.12).
+  gatrec::evidence_options normalized = node_rollout();
+  normalized.normalize_sides = true;
+  const auto evn = gatrec::gather_evidence(f.graph, h.ru, h.ri, 0, seven, 1.25, f.catalogue, normalized);
+  ASSERT_EQ(evn.items.size(), 2u);
+  EXPECT_NEAR(evn.items[0].weight, 0.5 * 0.30 / 0.85 + 0.5 * 0.10 / 0.12, 1e-15);
+  EXPECT_NEAR(evn.items[1].weight, 0.5 * 0.20 / 0.85 + 0.5 * 0.02 / 0.12, 1e-15);
   // Shared weighting: R_u R_i.
   gatrec::evidence_options shared;
   shared.weighting = gatrec::evidence_weighting::shared;

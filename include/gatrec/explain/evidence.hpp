@@ -80,6 +80,10 @@ struct evidence_options {
   float like_threshold = 4.0f;     ///< only items u rated at least this are cited
   evidence_weighting weighting = evidence_weighting::rating_flow;  ///< how rated items are weighed
   double user_side_weight = 0.5;   ///< w: the share of the virtual score node's attention on h_u
+  /// mixture and rating_flow: divide each side's values by their sum over the user's rated items
+  /// before mixing, so that h_u's and h_i's rankings of the user's ratings count equally (the raw
+  /// h_u side is far larger: u is an endpoint of every rating edge, i of none).
+  bool normalize_sides = false;
   rollout_options rollout;         ///< residual weight of the rollout
 };
 
@@ -255,8 +259,23 @@ inline std::vector<cited_item> weigh_rated_items(const bipartite_graph& graph, c
     for (auto& x : rated) {
       x.flow_to_user = signals.flow_to_user(x.item);
       x.flow_to_item = signals.flow_to_item(x.item);
-      x.weight = w * x.flow_to_user + (1.0 - w) * x.flow_to_item;
     }
+  }
+  const bool by_flow = opt.weighting == evidence_weighting::rating_flow;
+  if (opt.weighting == evidence_weighting::mixture || by_flow) {
+    double su = 1.0, si = 1.0;
+    if (opt.normalize_sides) {
+      su = si = 0.0;
+      for (const auto& x : rated) {
+        su += by_flow ? x.flow_to_user : x.to_user;
+        si += by_flow ? x.flow_to_item : x.to_item;
+      }
+      if (su <= 0.0) su = 1.0;
+      if (si <= 0.0) si = 1.0;
+    }
+    for (auto& x : rated)
+      x.weight = by_flow ? w * x.flow_to_user / su + (1.0 - w) * x.flow_to_item / si
+                         : w * x.to_user / su + (1.0 - w) * x.to_item / si;
   }
   std::sort(rated.begin(), rated.end(), [](const cited_item& a, const cited_item& b) {
     if (a.weight != b.weight) return a.weight > b.weight;
