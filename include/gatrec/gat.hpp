@@ -92,3 +92,8 @@
 #include "gatrec/explain/faithfulness.hpp"
 #include "gatrec/explain/item_catalogue.hpp"
 #include "gatrec/explain/justification.hpp"
+#include "gatrec/rerank/chat.hpp"
+#include "gatrec/rerank/parse.hpp"
+#include "gatrec/rerank/prompts.hpp"
+#include "gatrec/rerank/rerank_lists.hpp"
+#include "gatrec/rerank/strategies.hpp"
