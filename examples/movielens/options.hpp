@@ -61,6 +61,7 @@ struct options {
   std::string prior;         // "ease": add EASE's scores (weighted) to the embedding model's
   double prior_weight = 1.0;
   bool prior_in_loss = true; // false: train without the prior, add it only when ranking (an ensemble)
+  int prior_folds = 1;       // > 1: the loss sees cross-fitted (out-of-sample) prior scores
   bool refit = false;        // after early stopping, retrain on all training ratings
   float like_threshold = 4.0f;
   int knn = 100;
@@ -114,6 +115,8 @@ Training:
   --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
                           model's dot products, in training and ranking: the model learns a residual
   --prior-in-loss 0|1     1 (default): the prior enters the loss; 0: only the ranking (score ensemble)
+  --prior-folds K         K > 1: the loss sees cross-fitted EASE scores (K fits, each without one
+                          group of users), not the in-sample ones; ranking uses the full fit
   --refit                 after validation picked the epoch count, retrain on all training ratings
                           for that many epochs with the same learning rates
 Outputs:
@@ -222,6 +225,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--prior") o.prior = value();
     else if (flag == "--prior-weight") o.prior_weight = to_double(flag, value());
     else if (flag == "--prior-in-loss") o.prior_in_loss = to_int(flag, value()) != 0;
+    else if (flag == "--prior-folds") o.prior_folds = to_int(flag, value());
     else if (flag == "--refit") o.refit = true;
     else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
     else if (flag == "--knn") o.knn = static_cast<int>(to_int(flag, value()));
@@ -266,6 +270,7 @@ inline options parse_options(int argc, char** argv) {
   if (o.loss != "bpr" && o.loss != "softmax") throw usage_error("--loss must be bpr or softmax");
   if (o.temperature <= 0) throw usage_error("--temperature must be positive");
   if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
+  if (o.prior_folds < 1) throw usage_error("--prior-folds must be at least 1");
   if (o.refit && o.validation_fraction <= 0) throw usage_error("--refit needs a validation part (--validation-fraction > 0)");
   if (o.validation_metric.find('@') == std::string::npos)
     throw usage_error("--validation-metric must look like ndcg@20");

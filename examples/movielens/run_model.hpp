@@ -3,6 +3,7 @@
 // Builds, trains (or loads) one model, and turns it into ranked lists.
 
 #include <gatrec/baselines/ease.hpp>
+#include <gatrec/baselines/ease_prior.hpp>
 #include <gatrec/baselines/item_knn.hpp>
 #include <gatrec/baselines/lightgcn.hpp>
 #include <gatrec/baselines/matrix_factorization.hpp>
@@ -85,8 +86,7 @@ inline std::unique_ptr<gatrec::score_prior> make_prior(const options& o, const p
   gatrec::ease_options e;
   e.lambda = o.ease_lambda;
   e.min_rating = p.explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
-  const gatrec::ease_scorer ease(p.data.num_users(), p.data.num_items(), train, e);
-  return std::make_unique<gatrec::score_prior>(ease, o.prior_weight);
+  return gatrec::make_ease_prior(p.data.num_users(), p.data.num_items(), train, e, o.prior_weight, o.prior_folds);
 }
 
 /// Trains (or loads) an embedding model and ranks every user's unseen items.

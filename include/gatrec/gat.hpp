@@ -69,6 +69,7 @@
 #include "gatrec/eval/user_item_sets.hpp"
 
 #include "gatrec/baselines/ease.hpp"
+#include "gatrec/baselines/ease_prior.hpp"
 #include "gatrec/baselines/interaction_matrix.hpp"
 #include "gatrec/baselines/item_knn.hpp"
 #include "gatrec/baselines/lightgcn.hpp"

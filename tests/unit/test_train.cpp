@@ -101,6 +101,26 @@ TEST(HybridLoss, PriorShiftsTheBprMarginAndKeepsGradientsExact) {
   EXPECT_LT(gatrec::test::check_gradient(h.data(), grad.data(), h.size(), loss).max_rel_error, 1e-6);
 }
 
+TEST(HybridLoss, LossSeesTheOutOfSampleScoresWhenSet) {
+  matrix<double> h(3, 2);
+  h << 1, 0, 2, 0, 0, 1;
+  gatrec::training_triples t;
+  t.user = {0};
+  t.positive = {0};
+  t.negative = {1};
+  gatrec::matrix<float> s0(1, 2), s_loss(1, 2);
+  s0 << 0.5f, -1.0f;
+  s_loss << 0.25f, 0.0f;
+  gatrec::score_prior prior(table_scorer(s0), 2.0);
+  prior.set_loss_scores(s_loss);
+  EXPECT_FLOAT_EQ(prior(0, 1), -2.0f);        // ranking: the full-fit scores
+  EXPECT_FLOAT_EQ(prior.in_loss(0, 0), 0.5f);  // loss: the out-of-sample ones
+  matrix<double> grad;
+  const auto l = gatrec::hybrid_loss(h, 1, t, 1, {1.0, 0.0}, grad, &prior);
+  // x = (2 - 0) + 2 * (0.25 - 0) = 2.5.
+  EXPECT_NEAR(l.bpr, std::log1p(std::exp(-2.5)), 1e-12);
+}
+
 TEST(SoftmaxLoss, ValueByHandAndGradientByFiniteDifferences) {
   // One user, two items; scores s = (1, 0) with tau = 1, the user likes item 0:
   // L = log(e^1 + e^0) - 1.

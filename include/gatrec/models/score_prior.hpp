@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include "gatrec/core/eigen.hpp"
 #include "gatrec/core/error.hpp"
@@ -37,12 +38,27 @@ class score_prior {
   index_t num_users() const { return static_cast<index_t>(scores_.rows()); }
   index_t num_items() const { return static_cast<index_t>(scores_.cols()); }
   float weight() const { return weight_; }
-  /// w * s0(u, i).
+  /// w * s0(u, i): the score used for ranking.
   float operator()(index_t u, index_t i) const { return weight_ * scores_(u, i); }
   const matrix<float>& scores() const { return scores_; }
 
+  /// Replaces the scores the loss sees by out-of-sample ones (see cross_fitted_prior). Without this
+  /// the loss and the ranking share `scores()`.
+  void set_loss_scores(matrix<float> loss_scores) {
+    GATREC_EXPECTS(loss_scores.rows() == scores_.rows() && loss_scores.cols() == scores_.cols(),
+                   "loss scores must be shaped like the prior's scores");
+    GATREC_EXPECTS(loss_scores.allFinite(), "loss scores contain NaN or Inf");
+    loss_scores_ = std::move(loss_scores);
+  }
+  bool has_loss_scores() const { return loss_scores_.size() != 0; }
+  /// w * s0(u, i) as the training loss sees it: the out-of-sample score when one was set.
+  float in_loss(index_t u, index_t i) const {
+    return weight_ * (has_loss_scores() ? loss_scores_(u, i) : scores_(u, i));
+  }
+
  private:
   matrix<float> scores_;
+  matrix<float> loss_scores_;  // empty unless cross-fitted
   float weight_ = 1.0f;
 };
 

@@ -76,8 +76,8 @@ loss_value hybrid_loss(const matrix<Scalar>& embeddings, index_t num_users, cons
     double x = static_cast<double>(hu.dot(embeddings.row(num_users + triples.positive[t]))) -
                static_cast<double>(hu.dot(embeddings.row(num_users + triples.negative[t])));
     if (prior != nullptr)
-      x += static_cast<double>((*prior)(triples.user[t], triples.positive[t])) -
-           static_cast<double>((*prior)(triples.user[t], triples.negative[t]));
+      x += static_cast<double>(prior->in_loss(triples.user[t], triples.positive[t])) -
+           static_cast<double>(prior->in_loss(triples.user[t], triples.negative[t]));
     bpr_term[t] = detail::softplus(-x);                       // -log sigmoid(x)
     bpr_coef[t] = -detail::sigmoid(-x) * bpr_scale;           // dL/dx
   }, std::int64_t(1024));

@@ -60,7 +60,7 @@ double softmax_loss(const matrix<Scalar>& h, index_t num_users, const std::vecto
   parallel_for<index_t>(0, num_users, [&](index_t u) {
     auto row = s.row(u);
     if (prior != nullptr)
-      for (index_t i = 0; i < num_items; ++i) row(i) += (*prior)(u, i);
+      for (index_t i = 0; i < num_items; ++i) row(i) += prior->in_loss(u, i);
     row *= inv_t;
     const offset_t first = offsets[static_cast<std::size_t>(u)], last = offsets[static_cast<std::size_t>(u) + 1];
     const double count = static_cast<double>(last - first);
