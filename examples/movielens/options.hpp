@@ -35,6 +35,7 @@ struct options {
   std::string user_features, item_features;  // .npy (+ .ids beside them); random init when absent
   bool freeze_features = false;
   double init_std = 0.1;
+  bool cosine_scores = false;  // GAT: unit-length embeddings, scores are cosine similarities
   // Model and training.
   int epochs = 300;
   int patience = 15;
@@ -111,6 +112,8 @@ Training:
   --loss bpr|softmax      ranking term: sampled BPR (PAPER.md, default) or a full softmax over the
                           catalogue per liked item (weight --bpr-weight, --temperature T)
   --heads 4,4,1 --head-dim N --no-edge-features --no-self-loops --dropout X
+  --cosine-scores         GAT: unit-length output embeddings, so scores are cosine similarities
+                          (pair with --loss softmax and a temperature such as 0.1)
   --dim N --lightgcn-layers N --lambda X (EASE) --knn N (ItemKNN) --like-threshold X
   --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
                           model's dot products, in training and ranking: the model learns a residual
@@ -200,6 +203,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--user-features") o.user_features = value();
     else if (flag == "--item-features") o.item_features = value();
     else if (flag == "--freeze-features") o.freeze_features = true;
+    else if (flag == "--cosine-scores") o.cosine_scores = true;
     else if (flag == "--init-std") o.init_std = to_double(flag, value());
     else if (flag == "--epochs") o.epochs = static_cast<int>(to_int(flag, value()));
     else if (flag == "--patience") o.patience = static_cast<int>(to_int(flag, value()));

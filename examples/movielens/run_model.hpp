@@ -76,6 +76,7 @@ inline gatrec::gat_recommender_options gat_options_for(const options& o, const s
   g.trainable_features = !o.freeze_features;
   g.self_loops = o.self_loops;
   g.random_init_std = o.init_std;
+  g.normalize_output = o.cosine_scores;
   return g;
 }
 

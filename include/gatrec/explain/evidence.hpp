@@ -359,6 +359,8 @@ inline evidence gather_evidence(const bipartite_graph& graph, const std::vector<
 template <class Scalar>
 double embedding_score(const gat_recommender<Scalar>& model, index_t user, index_t item) {
   GATREC_EXPECTS(!model.context().outputs.empty(), "run model.forward(run_mode{}) first");
+  GATREC_EXPECTS(!model.options().normalize_output,
+                 "explanations read the encoder's raw output; models with normalize_output are not supported");
   const auto& h = model.context().outputs.back();
   GATREC_EXPECTS(user >= 0 && user < model.num_users() && item >= 0 && item < model.num_items(),
                  "user or item index out of range");
@@ -374,6 +376,8 @@ template <class Scalar>
 item_signals recommender_signals(const gat_recommender<Scalar>& model, const std::vector<layer_attention<Scalar>>& layers,
                                  index_t user, index_t item, evidence_weighting weighting) {
   GATREC_EXPECTS(!model.context().outputs.empty(), "run model.forward(run_mode{}) first");
+  GATREC_EXPECTS(!model.options().normalize_output,
+                 "explanations read the encoder's raw output; models with normalize_output are not supported");
   GATREC_EXPECTS(user >= 0 && user < model.num_users() && item >= 0 && item < model.num_items(),
                  "user or item index out of range");
   item_signals s;

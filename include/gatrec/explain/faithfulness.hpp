@@ -81,7 +81,10 @@ template <class Scalar>
 class edited_graph_scorer {
  public:
   /// @param model a trained model; it must outlive the scorer
-  explicit edited_graph_scorer(gat_recommender<Scalar>& model) : model_(model) {}
+  explicit edited_graph_scorer(gat_recommender<Scalar>& model) : model_(model) {
+    GATREC_EXPECTS(!model.options().normalize_output,
+                   "explanations read the encoder's raw output; models with normalize_output are not supported");
+  }
 
   /// Ids of every edge between `user` and `item`, in both directions.
   std::vector<offset_t> edges_between(index_t user, index_t item) const {

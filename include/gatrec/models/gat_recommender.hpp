@@ -2,7 +2,7 @@
 
 /// @file
 /// @brief The paper's recommender: trainable node features -> GAT encoder over the user-item graph
-/// -> dot-product scores.
+/// -> dot-product (or, with normalize_output, cosine) scores.
 
 #include <string>
 #include <utility>
@@ -13,6 +13,7 @@
 #include "gatrec/models/embedding_recommender.hpp"
 #include "gatrec/nn/gat_model.hpp"
 #include "gatrec/nn/init.hpp"
+#include "gatrec/nn/row_normalize.hpp"
 
 namespace gatrec {
 
@@ -22,6 +23,9 @@ struct gat_recommender_options {
   bool trainable_features = true;   ///< fine-tune the input features (the paper does)
   bool self_loops = true;           ///< PyG's GATv2Conv default; a node then attends to itself too
   double random_init_std = 0.1;     ///< N(0, std^2) features when none are given (FINDINGS.md)
+  /// Unit-length output rows, so that scores are cosine similarities (use with a softmax loss and a
+  /// temperature well below 1); off keeps the paper's raw dot products.
+  bool normalize_output = false;
 };
 
 /// GAT/GATv2 encoder over a bipartite graph built from training ratings.
@@ -67,11 +71,17 @@ class gat_recommender final : public embedding_recommender<Scalar> {
   }
 
   const matrix<Scalar>& forward(const run_mode& mode) override {
-    return encoder_.forward(graph_.graph(), features_.value, ctx_, mode);
+    const matrix<Scalar>& h = encoder_.forward(graph_.graph(), features_.value, ctx_, mode);
+    return opt_.normalize_output ? row_normalize_forward(h, normalize_ctx_) : h;
   }
 
   void backward(const matrix<Scalar>& grad) override {
-    encoder_.backward(ctx_, grad, opt_.trainable_features ? &features_.grad : nullptr);
+    const matrix<Scalar>* g = &grad;
+    if (opt_.normalize_output) {
+      row_normalize_backward(normalize_ctx_, grad, grad_encoder_out_);
+      g = &grad_encoder_out_;
+    }
+    encoder_.backward(ctx_, *g, opt_.trainable_features ? &features_.grad : nullptr);
   }
 
   checkpoint_metadata describe() const override {
@@ -86,10 +96,12 @@ class gat_recommender final : public embedding_recommender<Scalar> {
             {"edge_dim", std::to_string(e.edge_dim)},
             {"self_loops", opt_.self_loops ? "1" : "0"},
             {"trainable_features", opt_.trainable_features ? "1" : "0"},
+            {"normalize_output", opt_.normalize_output ? "1" : "0"},
             {"num_users", std::to_string(num_users())},
             {"num_items", std::to_string(num_items())}};
   }
 
+  const gat_recommender_options& options() const { return opt_; }
   const bipartite_graph& graph() const { return graph_; }
   gat_model<Scalar>& encoder() { return encoder_; }
   const typename gat_model<Scalar>::context& context() const { return ctx_; }
@@ -101,6 +113,8 @@ class gat_recommender final : public embedding_recommender<Scalar> {
   parameter<Scalar> features_;
   gat_model<Scalar> encoder_;
   typename gat_model<Scalar>::context ctx_;
+  row_normalize_context<Scalar> normalize_ctx_;
+  matrix<Scalar> grad_encoder_out_;
 };
 
 }  // namespace gatrec
