@@ -71,7 +71,8 @@ inline prepared_data prepare_data(const options& o, std::ostream& log) {
   }
   if (o.validation_fraction > 0) {
     auto [fit, validation] =
-        gatrec::carve_validation(p.train, p.data.num_users(), o.validation_fraction, o.seed ^ 0x7A11ull);
+        gatrec::carve_validation(p.train, p.data.num_users(), o.validation_fraction, o.seed ^ 0x7A11ull,
+                                 o.validation_users);
     p.fit = std::move(fit);
     p.validation = std::move(validation);
   } else {

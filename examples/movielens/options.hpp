@@ -24,6 +24,7 @@ struct options {
   std::string test_file;            // lcfn: the held-out test file in the train.txt format
   double test_fraction = 0.2;       // datasets without official folds: per-user random test share
   double validation_fraction = 0.1; // carved per user from the training part, for early stopping
+  double validation_users = 1.0;    // share of users that give validation ratings
   // What to run.
   std::vector<std::string> models{"gatv2"};
   std::string protocol = "both";  // paper | full | both
@@ -93,6 +94,9 @@ Data:
   --test-fraction X       per-user random test share for datasets without folds (default 0.2)
   --validation-fraction X per-user share of the training part held out for early stopping
                           (default 0.1; 0 trains on everything for --epochs epochs)
+  --validation-users X    only this random share of users hold out (default 1); ML-100K u1.test
+                          holds ~40% of the ratings of about half the users, so
+                          --validation-users 0.5 --validation-fraction 0.4 mirrors the fold
 What to run:
   --model LIST            comma list of gat, gatv2, lightgcn, mf, pop, ease, itemknn (default gatv2)
   --protocol P            paper (rated-only, PAPER.md) | full | both (default both)
@@ -194,6 +198,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--test-file") o.test_file = value();
     else if (flag == "--test-fraction") o.test_fraction = to_double(flag, value());
     else if (flag == "--validation-fraction") o.validation_fraction = to_double(flag, value());
+    else if (flag == "--validation-users") o.validation_users = to_double(flag, value());
     else if (flag == "--model") o.models = split_list(value());
     else if (flag == "--protocol") o.protocol = value();
     else if (flag == "--k") o.ks = to_int_list(flag, value());
@@ -263,6 +268,7 @@ inline options parse_options(int argc, char** argv) {
     throw usage_error("--list-length must be at least the largest --k");
   if (o.seeds < 1) throw usage_error("--seeds must be at least 1");
   if (o.epochs < 1) throw usage_error("--epochs must be at least 1");
+  if (!(o.validation_users > 0 && o.validation_users <= 1)) throw usage_error("--validation-users must lie in (0, 1]");
   if (o.validation_fraction < 0 || o.validation_fraction >= 1)
     throw usage_error("--validation-fraction must lie in [0, 1)");
   if (o.test_fraction <= 0 || o.test_fraction >= 1) throw usage_error("--test-fraction must lie in (0, 1)");

@@ -217,4 +217,36 @@ TEST(CarveValidation, HoldsOutAFractionPerUser) {
   EXPECT_THROW(carve_validation(t, users, -0.1, 5), logic_error);
 }
 
+TEST(CarveValidation, AShareOfUsersGiveFoldShapedHoldOuts) {
+  const index_t users = 400;
+  const rating_table t = make_table(users, 17);
+  const auto [train, validation] = carve_validation(t, users, 0.4, 9, 0.5);
+  expect_partition(t, {&train, &validation});
+  const auto all = per_user_counts(t, users), va = per_user_counts(validation, users);
+  // The users that hold out: exactly those the full-share carve would draw, with the same ratings.
+  const auto [train_all, validation_all] = carve_validation(t, users, 0.4, 9);
+  const auto va_all = per_user_counts(validation_all, users);
+  std::size_t chosen = 0, eligible = 0;
+  for (index_t u = 0; u < users; ++u) {
+    const auto k = static_cast<std::size_t>(u);
+    if (va_all[k] == 0) continue;
+    ++eligible;
+    if (va[k] == 0) continue;
+    ++chosen;
+    EXPECT_EQ(va[k], va_all[k]) << "user " << u;
+  }
+  // About half of the eligible users, and not all or none: a binomial(eligible, 0.5) draw.
+  EXPECT_GT(chosen, eligible * 35 / 100);
+  EXPECT_LT(chosen, eligible * 65 / 100);
+  auto held = rows_of(validation), held_all = rows_of(validation_all);
+  std::sort(held.begin(), held.end());
+  std::sort(held_all.begin(), held_all.end());
+  EXPECT_TRUE(std::includes(held_all.begin(), held_all.end(), held.begin(), held.end()));
+  // Same seed, same hold-out; the user share is checked.
+  const auto [train2, validation2] = carve_validation(t, users, 0.4, 9, 0.5);
+  EXPECT_EQ(rows_of(validation2), rows_of(validation));
+  EXPECT_THROW(carve_validation(t, users, 0.4, 9, 0.0), logic_error);
+  EXPECT_THROW(carve_validation(t, users, 0.4, 9, 1.5), logic_error);
+}
+
 }  // namespace
