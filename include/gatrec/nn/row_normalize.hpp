@@ -8,12 +8,13 @@
 /// large norms alone. Backward (|x_r| > eps): dL/dx_r = (g_r − (g_r·y_r) y_r) / |x_r|; a clamped row
 /// (|x_r| <= eps) is a plain scaling, so dL/dx_r = g_r / eps.
 
-#include <algorithm>
+#include <cstddef>
 #include <vector>
 
 #include "gatrec/core/eigen.hpp"
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/parallel.hpp"
+#include "gatrec/core/types.hpp"
 
 namespace gatrec {
 
