@@ -21,14 +21,25 @@ namespace {
 
 using gatrec::matrix;
 
-TEST(HybridLoss, ValueMatchesHandComputation) {
-  // 1 user (row 0), 2 items (rows 1, 2). h_u = (1, 0), h_i = (2, 0), h_j = (0, 1).
+// 1 user (row 0), 2 items (rows 1, 2): h_u = (1, 0), h_i = (2, 0), h_j = (0, 1).
+matrix<double> hand_embeddings() {
   matrix<double> h(3, 2);
   h << 1, 0, 2, 0, 0, 1;
+  return h;
+}
+
+// The one triple (user 0, positive item 0, negative item 1).
+gatrec::training_triples one_triple() {
   gatrec::training_triples t;
   t.user = {0};
   t.positive = {0};
   t.negative = {1};
+  return t;
+}
+
+TEST(HybridLoss, ValueMatchesHandComputation) {
+  matrix<double> h = hand_embeddings();
+  const gatrec::training_triples t = one_triple();
   matrix<double> grad;
   const auto l = gatrec::hybrid_loss(h, 1, t, 1, {5.0, 2.0}, grad);
   // s_ui - s_uj = 2 - 0; BPR = -log sigmoid(2) = log(1 + e^-2); cos(h_u, h_i) = 1.
@@ -80,12 +91,8 @@ class table_scorer final : public gatrec::scorer {
 };
 
 TEST(HybridLoss, PriorShiftsTheBprMarginAndKeepsGradientsExact) {
-  matrix<double> h(3, 2);
-  h << 1, 0, 2, 0, 0, 1;
-  gatrec::training_triples t;
-  t.user = {0};
-  t.positive = {0};
-  t.negative = {1};
+  matrix<double> h = hand_embeddings();
+  const gatrec::training_triples t = one_triple();
   gatrec::matrix<float> s0(1, 2);
   s0 << 0.5f, -1.0f;
   const gatrec::score_prior prior(table_scorer(s0), 2.0);
@@ -102,12 +109,8 @@ TEST(HybridLoss, PriorShiftsTheBprMarginAndKeepsGradientsExact) {
 }
 
 TEST(HybridLoss, LossSeesTheOutOfSampleScoresWhenSet) {
-  matrix<double> h(3, 2);
-  h << 1, 0, 2, 0, 0, 1;
-  gatrec::training_triples t;
-  t.user = {0};
-  t.positive = {0};
-  t.negative = {1};
+  matrix<double> h = hand_embeddings();
+  const gatrec::training_triples t = one_triple();
   gatrec::matrix<float> s0(1, 2), s_loss(1, 2);
   s0 << 0.5f, -1.0f;
   s_loss << 0.25f, 0.0f;
