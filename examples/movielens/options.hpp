@@ -281,6 +281,7 @@ inline options parse_options(int argc, char** argv) {
   if (o.temperature <= 0) throw usage_error("--temperature must be positive");
   if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
   if (o.prior_folds < 1) throw usage_error("--prior-folds must be at least 1");
+  if (o.prior_folds > 1 && o.prior.empty()) throw usage_error("--prior-folds needs --prior ease");
   if (o.refit && o.validation_fraction <= 0) throw usage_error("--refit needs a validation part (--validation-fraction > 0)");
   if (o.validation_metric.find('@') == std::string::npos)
     throw usage_error("--validation-metric must look like ndcg@20");

@@ -26,8 +26,8 @@ TEST(RowNormalize, UnitRowsAndAClampedZeroRow) {
   EXPECT_DOUBLE_EQ(y(0, 1), 0.8);
   EXPECT_EQ(y.row(1), matrix<double>::Zero(1, 2));  // clamped: 0 / eps, no NaN
   EXPECT_DOUBLE_EQ(y(2, 0), -1.0);
-  EXPECT_TRUE(ctx.clamped[1]);
-  EXPECT_FALSE(ctx.clamped[2]);
+  EXPECT_TRUE(ctx.clamped(1));
+  EXPECT_FALSE(ctx.clamped(2));
 }
 
 TEST(RowNormalize, GradientMatchesFiniteDifferences) {

@@ -42,7 +42,7 @@ class score_prior {
   float operator()(index_t u, index_t i) const { return weight_ * scores_(u, i); }
   const matrix<float>& scores() const { return scores_; }
 
-  /// Replaces the scores the loss sees by out-of-sample ones (see cross_fitted_prior). Without this
+  /// Replaces the scores the loss sees by out-of-sample ones (see make_ease_prior in baselines/ease_prior.hpp). Without this
   /// the loss and the ranking share `scores()`.
   void set_loss_scores(matrix<float> loss_scores) {
     GATREC_EXPECTS(loss_scores.rows() == scores_.rows() && loss_scores.cols() == scores_.cols(),

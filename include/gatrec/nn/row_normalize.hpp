@@ -18,12 +18,14 @@
 
 namespace gatrec {
 
-/// Keeps what the backward pass needs: the output and each row's (clamped) norm.
+/// Keeps what the backward pass needs: the output and each row's divisor max(|x_r|, eps).
 template <class Scalar>
 struct row_normalize_context {
   matrix<Scalar> y;
   std::vector<Scalar> norm;
-  std::vector<bool> clamped;
+  Scalar eps = Scalar(0);
+  /// Whether row r was divided by eps rather than by its length.
+  bool clamped(std::size_t r) const { return !(norm[r] > eps); }
 };
 
 /// y = rows of x scaled to unit length (rows shorter than eps are divided by eps instead).
@@ -33,12 +35,11 @@ const matrix<Scalar>& row_normalize_forward(const matrix<Scalar>& x, row_normali
   const index_t n = static_cast<index_t>(x.rows());
   ctx.y.resize(x.rows(), x.cols());
   ctx.norm.assign(static_cast<std::size_t>(n), Scalar(0));
-  ctx.clamped.assign(static_cast<std::size_t>(n), false);
+  ctx.eps = eps;
   parallel_for<index_t>(0, n, [&](index_t r) {
     const Scalar len = x.row(r).norm();
     const std::size_t k = static_cast<std::size_t>(r);
-    ctx.clamped[k] = !(len > eps);
-    ctx.norm[k] = ctx.clamped[k] ? eps : len;
+    ctx.norm[k] = len > eps ? len : eps;
     ctx.y.row(r) = x.row(r) / ctx.norm[k];
   }, index_t(256));
   return ctx.y;
@@ -53,7 +54,7 @@ void row_normalize_backward(const row_normalize_context<Scalar>& ctx, const matr
   grad_x.resize(grad_y.rows(), grad_y.cols());
   parallel_for<index_t>(0, static_cast<index_t>(grad_y.rows()), [&](index_t r) {
     const std::size_t k = static_cast<std::size_t>(r);
-    if (ctx.clamped[k]) {
+    if (ctx.clamped(k)) {
       grad_x.row(r) = grad_y.row(r) / ctx.norm[k];
       return;
     }
