@@ -47,6 +47,7 @@ struct options {
   double weight_decay = 1e-5;
   std::string loss = "bpr";  // bpr | softmax
   double temperature = 1.0;  // softmax loss temperature
+  double rated_weight = 0.0; // softmax loss: weight of the rated-only term (liked above rated-not-liked)
   double bpr_weight = -1;    // -1: the model's default (gat: 5, baselines: 1)
   double cos_weight = -1;    // -1: the model's default (gat: 2, baselines: 0)
   int negatives = 1;
@@ -115,6 +116,9 @@ Training:
   --lr X --weight-decay X --bpr-weight X --cos-weight X --negatives N --dislike-fraction X --clip X
   --loss bpr|softmax      ranking term: sampled BPR (PAPER.md, default) or a full softmax over the
                           catalogue per liked item (weight --bpr-weight, --temperature T)
+  --rated-weight X        softmax loss: add X times the same softmax over only the items each user
+                          rated in training, so liked items rank above rated-but-not-liked ones
+                          (what the paper's rated-only protocol rewards; default 0)
   --heads 4,4,1 --head-dim N --no-edge-features --no-self-loops --dropout X
   --cosine-scores         GAT: unit-length output embeddings, so scores are cosine similarities
                           (pair with --loss softmax and a temperature such as 0.1)
@@ -219,6 +223,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--weight-decay") o.weight_decay = to_double(flag, value());
     else if (flag == "--loss") o.loss = value();
     else if (flag == "--temperature") o.temperature = to_double(flag, value());
+    else if (flag == "--rated-weight") o.rated_weight = to_double(flag, value());
     else if (flag == "--bpr-weight") o.bpr_weight = to_double(flag, value());
     else if (flag == "--cos-weight") o.cos_weight = to_double(flag, value());
     else if (flag == "--negatives") o.negatives = static_cast<int>(to_int(flag, value()));
@@ -279,6 +284,8 @@ inline options parse_options(int argc, char** argv) {
     throw usage_error("the paper protocol needs explicit ratings; lcfn is implicit (use --protocol full)");
   if (o.loss != "bpr" && o.loss != "softmax") throw usage_error("--loss must be bpr or softmax");
   if (o.temperature <= 0) throw usage_error("--temperature must be positive");
+  if (o.rated_weight < 0) throw usage_error("--rated-weight must not be negative");
+  if (o.rated_weight > 0 && o.loss != "softmax") throw usage_error("--rated-weight needs --loss softmax");
   if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
   if (o.prior_folds < 1) throw usage_error("--prior-folds must be at least 1");
   if (o.prior_folds > 1 && o.prior.empty()) throw usage_error("--prior-folds needs --prior ease");

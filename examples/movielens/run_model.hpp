@@ -56,6 +56,7 @@ inline gatrec::trainer_options trainer_options_for(const options& o, const std::
   t.ranking = o.loss == "softmax" ? gatrec::ranking_loss::softmax : gatrec::ranking_loss::bpr;
   t.softmax.weight = o.bpr_weight >= 0 ? o.bpr_weight : 1.0;
   t.softmax.temperature = o.temperature;
+  t.softmax.rated_weight = o.rated_weight;
   t.sampler.like_threshold = explicit_ratings ? o.like_threshold : 0.0f;
   t.sampler.dislike_threshold = explicit_ratings ? 2.0f : -1.0f;
   t.sampler.negatives_per_positive = o.negatives;

@@ -155,6 +155,61 @@ TEST(SoftmaxLoss, ValueByHandAndGradientByFiniteDifferences) {
   EXPECT_THROW(gatrec::softmax_loss(hr, 4, off, pos, {1.0, 1.0, 10.0}, small), gatrec::logic_error);  // 24 > max
 }
 
+/// Each user's rated items from (user, item) pairs, over a catalogue of num_items.
+static gatrec::user_item_sets rated_sets(gatrec::index_t num_users, gatrec::index_t num_items,
+                                         const std::vector<std::pair<gatrec::index_t, gatrec::index_t>>& pairs) {
+  gatrec::rating_table t;
+  for (const auto& [u, i] : pairs) t.push_back(u, i, 3.0f);
+  return gatrec::user_item_sets(num_users, num_items, t);
+}
+
+TEST(SoftmaxLoss, RatedOnlyTermValueByHandAndGradientByFiniteDifferences) {
+  // One user, scores s = (1, 0, 2), likes item 0, rated items 0 and 1 (item 2 unrated), tau = 1:
+  // L = [log(e^1 + e^0 + e^2) - 1] + 0.5 [log(e^1 + e^0) - 1].
+  matrix<double> h(4, 1);
+  h << 1, 1, 0, 2;
+  const std::vector<gatrec::offset_t> offsets{0, 1};
+  const std::vector<gatrec::index_t> positives{0};
+  gatrec::softmax_loss_options o{1.0, 1.0, 1e9};
+  o.rated_weight = 0.5;
+  const gatrec::user_item_sets rated = rated_sets(1, 3, {{0, 0}, {0, 1}});
+  matrix<double> grad = matrix<double>::Zero(4, 1);
+  const double full = std::log(std::exp(1.0) + 1.0 + std::exp(2.0)) - 1.0;
+  EXPECT_NEAR(gatrec::softmax_loss(h, 1, offsets, positives, o, grad, nullptr, &rated),
+              full + 0.5 * (std::log(std::exp(1.0) + 1.0) - 1.0), 1e-12);
+  // A user whose rated items are all liked has no contrast: only the full term.
+  const gatrec::user_item_sets only_liked = rated_sets(1, 3, {{0, 0}});
+  EXPECT_NEAR(gatrec::softmax_loss(h, 1, offsets, positives, o, grad, nullptr, &only_liked), full, 1e-12);
+  // Refusals: no rated sets, or a liked item missing from them.
+  EXPECT_THROW(gatrec::softmax_loss(h, 1, offsets, positives, o, grad), gatrec::logic_error);
+  const gatrec::user_item_sets missing = rated_sets(1, 3, {{0, 1}, {0, 2}});
+  EXPECT_THROW(gatrec::softmax_loss(h, 1, offsets, positives, o, grad, nullptr, &missing), gatrec::logic_error);
+
+  // Random case: 4 users (one without positives, one with only liked rated items), 6 items,
+  // temperature 0.7, weight 2, rated weight 0.8, with a prior.
+  matrix<double> hr = gatrec::test::random_matrix<double>(10, 3, 8);
+  const std::vector<gatrec::offset_t> off{0, 2, 2, 3, 5};
+  const std::vector<gatrec::index_t> pos{1, 4, 0, 2, 5};
+  const gatrec::user_item_sets rr =
+      rated_sets(4, 6, {{0, 1}, {0, 4}, {0, 0}, {0, 3}, {1, 2}, {2, 0}, {3, 2}, {3, 5}, {3, 1}});
+  gatrec::matrix<float> s0 = gatrec::test::random_matrix<float>(4, 6, 9);
+  const gatrec::score_prior prior(table_scorer(s0), 0.5);
+  gatrec::softmax_loss_options ro{2.0, 0.7, 1e9};
+  ro.rated_weight = 0.8;
+  matrix<double> g = matrix<double>::Zero(10, 3);
+  const double with_term = gatrec::softmax_loss(hr, 4, off, pos, ro, g, &prior, &rr);
+  auto loss = [&] {
+    matrix<double> scratch = matrix<double>::Zero(10, 3);
+    return gatrec::softmax_loss(hr, 4, off, pos, ro, scratch, &prior, &rr);
+  };
+  const auto r = gatrec::test::check_gradient(hr.data(), g.data(), hr.size(), loss);
+  EXPECT_LT(r.max_rel_error, 1e-6);
+  EXPECT_GT(r.max_abs_grad, 0.0);
+  matrix<double> g0 = matrix<double>::Zero(10, 3);
+  EXPECT_GT(with_term, gatrec::softmax_loss(hr, 4, off, pos, {2.0, 0.7, 1e9}, g0, &prior));  // the term adds > 0
+  EXPECT_GT((g - g0).cwiseAbs().maxCoeff(), 1e-6);
+}
+
 TEST(HybridLoss, CosineCountsEachPositiveOnce) {
   matrix<double> h(3, 2);
   h << 1, 0, 1, 1, 0, 1;

@@ -223,7 +223,8 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
       l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, opt.loss, grad, loss_prior);
     } else {
       l = hybrid_loss(h, nu, triples, sopt.negatives_per_positive, {0.0, opt.loss.cosine_weight}, grad);
-      l.bpr = softmax_loss(h, nu, sampler.positive_offsets(), sampler.positives(), opt.softmax, grad, loss_prior);
+      l.bpr = softmax_loss(h, nu, sampler.positive_offsets(), sampler.positives(), opt.softmax, grad, loss_prior,
+                           &train_items);
       l.total = l.bpr + opt.loss.cosine_weight * l.cosine;
     }
     if (!std::isfinite(l.total))
