@@ -61,9 +61,16 @@ double softmax_loss(const matrix<Scalar>& h, index_t num_users, const std::vecto
   GATREC_EXPECTS(grad.rows() == h.rows() && grad.cols() == h.cols(), "grad must be shaped like h");
   GATREC_EXPECTS(opt.rated_weight >= 0, "rated_weight must not be negative");
   const bool rated_term = opt.rated_weight > 0;
-  if (rated_term)
+  if (rated_term) {
     GATREC_EXPECTS(rated != nullptr && rated->num_users() == num_users && rated->num_items() == num_items,
                    "the rated-only term needs every user's rated items over the same catalogue");
+    // Checked here, not in the parallel loop below: an exception must not leave an OpenMP region.
+    for (index_t u = 0; u < num_users; ++u)
+      for (offset_t k = offsets[static_cast<std::size_t>(u)]; k < offsets[static_cast<std::size_t>(u) + 1]; ++k)
+        GATREC_EXPECTS(rated->contains(u, positives[static_cast<std::size_t>(k)]),
+                       "liked item " + std::to_string(positives[static_cast<std::size_t>(k)]) + " of user " +
+                           std::to_string(u) + " is missing from the user's rated items");
+  }
   const double total = static_cast<double>(positives.size());
   GATREC_EXPECTS(total > 0, "no positive pairs");
 
@@ -101,9 +108,7 @@ double softmax_loss(const matrix<Scalar>& h, index_t num_users, const std::vecto
       const double lse_r = mr + std::log(sr);
       double loss_r = 0;
       for (offset_t k = first; k < last; ++k) {
-        const index_t i = positives[static_cast<std::size_t>(k)];
-        GATREC_EXPECTS(r.contains(i), "a liked item is missing from the user's rated items");
-        loss_r += lse_r - static_cast<double>(row(i));
+        loss_r += lse_r - static_cast<double>(row(positives[static_cast<std::size_t>(k)]));
       }
       loss += opt.rated_weight * loss_r;
       rated_grad.reserve(static_cast<std::size_t>(r.size()));
