@@ -61,6 +61,9 @@ struct options {
   int dim = 64;              // MF / LightGCN embedding width
   int lightgcn_layers = 3;
   double ease_lambda = 500.0;
+  double rating_ease_weight = 0.0;  // > 0: add this times EASE on centered ratings (EASE and --prior)
+  double rating_ease_lambda = 0.0;  // its λ; 0: --lambda
+  std::string rating_center = "user";  // "user" (each user's mean rating) or a number
   std::string prior;         // "ease": add EASE's scores (weighted) to the embedding model's
   double prior_weight = 1.0;
   bool prior_in_loss = true; // false: train without the prior, add it only when ranking (an ensemble)
@@ -123,6 +126,11 @@ Training:
   --cosine-scores         GAT: unit-length output embeddings, so scores are cosine similarities
                           (pair with --loss softmax and a temperature such as 0.1)
   --dim N --lightgcn-layers N --lambda X (EASE) --knn N (ItemKNN) --like-threshold X
+  --rating-ease-weight X  EASE and --prior ease: add X times a second EASE fitted on centered ratings
+                          (X[u,i] = rating - center), which ranks items each user is predicted to
+                          rate highly above merely consumed ones (default 0: off)
+  --rating-ease-lambda X  that EASE's lambda (default: --lambda)
+  --rating-center C       user (default: each user's mean rating) or a number such as 3.5
   --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
                           model's dot products, in training and ranking: the model learns a residual
   --prior-in-loss 0|1     1 (default): the prior enters the loss; 0: only the ranking (score ensemble)
@@ -242,6 +250,9 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--prior-folds") o.prior_folds = to_int(flag, value());
     else if (flag == "--refit") o.refit = true;
     else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
+    else if (flag == "--rating-ease-weight") o.rating_ease_weight = to_double(flag, value());
+    else if (flag == "--rating-ease-lambda") o.rating_ease_lambda = to_double(flag, value());
+    else if (flag == "--rating-center") o.rating_center = value();
     else if (flag == "--knn") o.knn = static_cast<int>(to_int(flag, value()));
     else if (flag == "--like-threshold") o.like_threshold = static_cast<float>(to_double(flag, value()));
     else if (flag == "--json") o.json = value();
@@ -289,6 +300,12 @@ inline options parse_options(int argc, char** argv) {
   if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
   if (o.prior_folds < 1) throw usage_error("--prior-folds must be at least 1");
   if (o.prior_folds > 1 && o.prior.empty()) throw usage_error("--prior-folds needs --prior ease");
+  if (o.rating_ease_weight != 0) {
+    if (o.dataset == "lcfn") throw usage_error("--rating-ease-weight needs explicit ratings; lcfn is implicit");
+    if (o.prior_folds > 1) throw usage_error("--rating-ease-weight cannot be combined with --prior-folds");
+  }
+  if (o.rating_ease_lambda < 0) throw usage_error("--rating-ease-lambda must be positive (0: --lambda)");
+  if (o.rating_center != "user") detail::to_double("--rating-center", o.rating_center);
   if (o.refit && o.validation_fraction <= 0) throw usage_error("--refit needs a validation part (--validation-fraction > 0)");
   if (o.validation_metric.find('@') == std::string::npos)
     throw usage_error("--validation-metric must look like ndcg@20");

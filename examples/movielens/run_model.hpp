@@ -12,6 +12,7 @@
 #include <gatrec/eval/user_item_sets.hpp>
 #include <gatrec/models/gat_recommender.hpp>
 #include <gatrec/models/score_prior.hpp>
+#include <gatrec/models/weighted_sum_scorer.hpp>
 #include <gatrec/train/checkpoint.hpp>
 #include <gatrec/train/trainer.hpp>
 
@@ -81,10 +82,33 @@ inline gatrec::gat_recommender_options gat_options_for(const options& o, const s
   return g;
 }
 
+/// EASE on the given training ratings (liked-only X for explicit ratings), times `weight`, plus
+/// --rating-ease-weight times EASE on centered ratings when that is set.
+inline std::unique_ptr<gatrec::scorer> make_ease(const options& o, const prepared_data& p,
+                                                 const gatrec::rating_table& train, double weight) {
+  const gatrec::index_t nu = p.data.num_users(), ni = p.data.num_items();
+  gatrec::ease_options liked;
+  liked.lambda = o.ease_lambda;
+  liked.min_rating = p.explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
+  auto sum = std::make_unique<gatrec::weighted_sum_scorer>();
+  sum->add(std::make_unique<gatrec::ease_scorer>(nu, ni, train, liked), weight);
+  if (o.rating_ease_weight != 0) {
+    gatrec::ease_options rated;
+    rated.lambda = o.rating_ease_lambda > 0 ? o.rating_ease_lambda : o.ease_lambda;
+    rated.min_rating = std::nullopt;
+    rated.centering = gatrec::rating_centering{};
+    if (o.rating_center != "user") rated.centering->center = static_cast<float>(std::stod(o.rating_center));
+    sum->add(std::make_unique<gatrec::ease_scorer>(nu, ni, train, rated), o.rating_ease_weight);
+  }
+  return sum;
+}
+
 /// The EASE prior for the given training ratings, or nothing when --prior is not set.
 inline std::unique_ptr<gatrec::score_prior> make_prior(const options& o, const prepared_data& p,
                                                        const gatrec::rating_table& train) {
   if (o.prior.empty()) return nullptr;
+  if (o.rating_ease_weight != 0)  // weights inside the scorer (--prior-folds is refused with it)
+    return std::make_unique<gatrec::score_prior>(*make_ease(o, p, train, o.prior_weight), 1.0);
   gatrec::ease_options e;
   e.lambda = o.ease_lambda;
   e.min_rating = p.explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
@@ -173,13 +197,7 @@ inline model_run run_model(const std::string& model, const options& o, const pre
       p.explicit_ratings ? std::optional<float>(o.like_threshold) : std::nullopt;
   if (model == "pop")
     return run_scorer(model, o, p, seed, [&] { return std::make_unique<gatrec::most_popular_scorer>(nu, ni, p.train); });
-  if (model == "ease")
-    return run_scorer(model, o, p, seed, [&] {
-      gatrec::ease_options e;
-      e.lambda = o.ease_lambda;
-      e.min_rating = liked;
-      return std::make_unique<gatrec::ease_scorer>(nu, ni, p.train, e);
-    });
+  if (model == "ease") return run_scorer(model, o, p, seed, [&] { return make_ease(o, p, p.train, 1.0); });
   if (model == "itemknn")
     return run_scorer(model, o, p, seed, [&] {
       gatrec::item_knn_options k;

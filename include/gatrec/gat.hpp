@@ -49,6 +49,7 @@
 #include "gatrec/models/gat_recommender.hpp"
 #include "gatrec/models/score_prior.hpp"
 #include "gatrec/models/scorer.hpp"
+#include "gatrec/models/weighted_sum_scorer.hpp"
 
 #include "gatrec/train/adamw.hpp"
 #include "gatrec/train/checkpoint.hpp"

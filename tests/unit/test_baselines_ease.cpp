@@ -1,15 +1,20 @@
-// EASE: a 3-item case solved by hand, the optimality conditions of the constrained problem on random
+// EASE: a 3-item case solved by hand, centered-rating X by hand and against a dense formula, the
+// weighted sum of scorers, the optimality conditions of the constrained problem on random
 // data, an independent dense inverse, the sparse Gram matrix against a dense XᵀX, scores against a
 // dense X·B, thread-count independence, and the refusals.
 
 #include <gatrec/baselines/ease.hpp>
 #include <gatrec/core/random.hpp>
 #include <gatrec/eval/top_k.hpp>
+#include <gatrec/models/weighted_sum_scorer.hpp>
 
 #include <gtest/gtest.h>
 
 #include <Eigen/LU>
 
+#include <cmath>
+#include <limits>
+#include <memory>
 #include <string>
 
 namespace {
@@ -194,6 +199,116 @@ TEST(Ease, RefusesLargeCataloguesAndBadLambda) {
   gatrec::rating_table bad = tiny_ratings();
   bad.push_back(0, 3, 5.0f);
   EXPECT_THROW(gatrec::ease_scorer(2, 3, bad), gatrec::logic_error);
+}
+
+
+// The dense centered X, built independently: the last rating of a pair wins, then each user's row is
+// centered on `center`, or on the mean of the user's (deduplicated) ratings when center is NaN.
+matrix<double> dense_centered_x(index_t users, index_t items, const gatrec::rating_table& t, double center) {
+  matrix<double> r = matrix<double>::Zero(users, items);
+  for (std::size_t k = 0; k < t.size(); ++k) r(t.user[k], t.item[k]) = t.rating[k];
+  matrix<double> x = matrix<double>::Zero(users, items);
+  for (index_t u = 0; u < users; ++u) {
+    double sum = 0, n = 0;
+    for (index_t i = 0; i < items; ++i)
+      if (r(u, i) != 0) sum += r(u, i), n += 1;
+    const double c = std::isnan(center) ? sum / std::max(n, 1.0) : center;
+    for (index_t i = 0; i < items; ++i)
+      if (r(u, i) != 0) x(u, i) = r(u, i) - c;
+  }
+  return x;
+}
+
+TEST(InteractionMatrix, CenteredValuesByHand) {
+  // User 0 rated item 0 twice (2 then 5: the last wins) and item 2 with 3; user 1 rated item 1 with 4.
+  gatrec::rating_table t;
+  t.push_back(0, 0, 2.0f);
+  t.push_back(1, 1, 4.0f);
+  t.push_back(0, 2, 3.0f);
+  t.push_back(0, 0, 5.0f);
+  const gatrec::interaction_matrix user_mean(3, 3, t, std::nullopt, gatrec::rating_centering{});
+  EXPECT_FALSE(user_mean.binary());
+  ASSERT_EQ(user_mean.items_of(0).size(), 2);
+  EXPECT_FLOAT_EQ(user_mean.values_of(0)[0], 1.0f);   // 5 - mean(5, 3)
+  EXPECT_FLOAT_EQ(user_mean.values_of(0)[1], -1.0f);  // 3 - 4
+  EXPECT_FLOAT_EQ(user_mean.values_of(1)[0], 0.0f);   // a single rating is its own mean
+  EXPECT_EQ(user_mean.items_of(2).size(), 0);         // a user without ratings stays empty
+  // Columns carry the same values: item 0 has user 0 (+1), item 2 has user 0 (-1).
+  EXPECT_FLOAT_EQ(user_mean.column_values(0)[0], 1.0f);
+  EXPECT_FLOAT_EQ(user_mean.column_values(2)[0], -1.0f);
+
+  const gatrec::interaction_matrix fixed(3, 3, t, 3.0f, gatrec::rating_centering{3.5f});
+  ASSERT_EQ(fixed.items_of(0).size(), 2);  // the threshold still filters (both of user 0's are >= 3)
+  EXPECT_FLOAT_EQ(fixed.values_of(0)[0], 1.5f);
+  EXPECT_FLOAT_EQ(fixed.values_of(0)[1], -0.5f);
+  EXPECT_FLOAT_EQ(fixed.values_of(1)[0], 0.5f);
+
+  const gatrec::interaction_matrix binary(3, 3, t);
+  EXPECT_TRUE(binary.binary());
+  EXPECT_FLOAT_EQ(binary.values_of(0)[1], 1.0f);
+}
+
+TEST(InteractionMatrix, RefusesANonFiniteRatingWhenCentering) {
+  gatrec::rating_table t;
+  t.push_back(0, 0, 4.0f);
+  t.push_back(0, 1, std::numeric_limits<float>::quiet_NaN());
+  try {
+    gatrec::interaction_matrix(1, 2, t, std::nullopt, gatrec::rating_centering{});
+    FAIL() << "expected an error";
+  } catch (const gatrec::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("rating 1 is NaN or infinite"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Ease, CenteredRatingsMatchAnIndependentDenseFormula) {
+  // The same closed form on a real-valued X: G = XᵀX + λI by dense products, B by LU, scores X·B.
+  const index_t users = 45, items = 33;
+  const double lambda = 4.0;
+  const auto t = random_ratings(users, items, 0.3, 23);
+  for (double center : {std::nan(""), 3.5}) {
+    const matrix<double> xd = dense_centered_x(users, items, t, center);
+    gatrec::rating_centering c;
+    if (!std::isnan(center)) c.center = static_cast<float>(center);
+    const gatrec::interaction_matrix x(users, items, t, std::nullopt, c);
+    // X holds floats (rating − mean rounded once), the reference doubles.
+    EXPECT_LT((gatrec::item_gram_matrix(x) - xd.transpose() * xd).cwiseAbs().maxCoeff(), 1e-5);
+
+    const matrix<double> p = (xd.transpose() * xd + lambda * matrix<double>::Identity(items, items)).fullPivLu().inverse();
+    const matrix<double> b_ref = matrix<double>::Identity(items, items) - p * p.diagonal().cwiseInverse().asDiagonal();
+    gatrec::ease_options opt;
+    opt.lambda = lambda;
+    opt.min_rating = std::nullopt;
+    opt.centering = c;
+    const gatrec::ease_scorer model(users, items, t, opt);
+    EXPECT_LT((model.weights().cast<double>() - b_ref).cwiseAbs().maxCoeff(), 1e-6);
+    matrix<float> s(users, items);
+    model.score_block(0, users, s);
+    EXPECT_LT((s.cast<double>() - xd * b_ref).cwiseAbs().maxCoeff(), 1e-5);
+    EXPECT_GT(b_ref.cwiseAbs().maxCoeff(), 0.01);  // not trivially zero
+  }
+}
+
+TEST(WeightedSumScorer, AddsWeightedTermsAndRefusesMismatches) {
+  gatrec::ease_options opt;
+  opt.lambda = 1.0;
+  // EASE on tiny_ratings() scores [[0.4, 0.5, 0.2], [0.2, 0.5, 0.4]] (ThreeItemsByHand).
+  gatrec::weighted_sum_scorer sum;
+  sum.add(std::make_unique<gatrec::ease_scorer>(2, 3, tiny_ratings(), opt), 2.0)
+      .add(std::make_unique<gatrec::ease_scorer>(2, 3, tiny_ratings(), opt), -0.5);
+  EXPECT_EQ(sum.num_terms(), 2u);
+  matrix<float> s;
+  sum.score_block(1, 1, s);  // user 1 alone: 1.5 x its EASE row
+  ASSERT_EQ(s.rows(), 1);
+  EXPECT_NEAR(s(0, 0), 0.3f, 1e-6f);
+  EXPECT_NEAR(s(0, 1), 0.75f, 1e-6f);
+  EXPECT_NEAR(s(0, 2), 0.6f, 1e-6f);
+
+  EXPECT_THROW(sum.add(std::make_unique<gatrec::ease_scorer>(3, 3, tiny_ratings(), opt), 1.0), gatrec::logic_error);
+  EXPECT_THROW(sum.add(nullptr, 1.0), gatrec::logic_error);
+  EXPECT_THROW(sum.add(std::make_unique<gatrec::ease_scorer>(2, 3, tiny_ratings(), opt), std::nan("")),
+               gatrec::logic_error);
+  const gatrec::weighted_sum_scorer empty;
+  EXPECT_THROW(empty.score_block(0, 0, s), gatrec::logic_error);
 }
 
 }  // namespace

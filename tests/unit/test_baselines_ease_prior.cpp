@@ -12,6 +12,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <optional>
 
 namespace {
 
@@ -28,14 +29,17 @@ gatrec::rating_table random_ratings(index_t users, index_t items, double density
 }
 
 // Dense EASE scores for the users in `score_users`, B fitted on the liked ratings of `fit_users`
-// only: B = I - P diagMat(1/diag(P)), P = (XᵀX + λI)⁻¹, scores = X_all · B.
+// only: B = I - P diagMat(1/diag(P)), P = (XᵀX + λI)⁻¹, scores = X_all · B. With a center, X holds
+// rating − center for every rating instead.
 matrix<double> dense_ease_scores(index_t users, index_t items, const gatrec::rating_table& t, double lambda,
-                                 const std::function<bool(index_t)>& fit_user) {
+                                 const std::function<bool(index_t)>& fit_user,
+                                 std::optional<double> center = std::nullopt) {
   matrix<double> x_all = matrix<double>::Zero(users, items), x_fit = matrix<double>::Zero(users, items);
   for (std::size_t r = 0; r < t.size(); ++r)
-    if (t.rating[r] >= 4.0f) {
-      x_all(t.user[r], t.item[r]) = 1.0;
-      if (fit_user(t.user[r])) x_fit(t.user[r], t.item[r]) = 1.0;
+    if (center || t.rating[r] >= 4.0f) {
+      const double v = center ? t.rating[r] - *center : 1.0;
+      x_all(t.user[r], t.item[r]) = v;
+      if (fit_user(t.user[r])) x_fit(t.user[r], t.item[r]) = v;
     }
   const matrix<double> g = x_fit.transpose() * x_fit + lambda * matrix<double>::Identity(items, items);
   const matrix<double> p = g.inverse();
@@ -79,6 +83,27 @@ TEST(EasePrior, CrossFittedLossScoresComeFromTheOtherGroups) {
       }
   }
   EXPECT_GT(loss_minus_rank, 1e-2);  // cross-fitting changed the scores the loss sees
+}
+
+TEST(EasePrior, CrossFittingKeepsTheCenteredValues) {
+  const index_t users = 19, items = 10;
+  const int folds = 2;
+  const auto t = random_ratings(users, items, 0.4, 9);
+  gatrec::ease_options o;
+  o.lambda = 2.0;
+  o.min_rating = std::nullopt;
+  o.centering = gatrec::rating_centering{3.0f};
+  const auto prior = gatrec::make_ease_prior(users, items, t, o, 0.5, folds);
+  const matrix<double> full = dense_ease_scores(users, items, t, 2.0, [](index_t) { return true; }, 3.0);
+  for (int g = 0; g < folds; ++g) {
+    const matrix<double> held_out =
+        dense_ease_scores(users, items, t, 2.0, [&](index_t u) { return u % folds != g; }, 3.0);
+    for (index_t u = g; u < users; u += folds)
+      for (index_t i = 0; i < items; ++i) {
+        EXPECT_NEAR(prior->in_loss(u, i), 0.5 * held_out(u, i), 1e-4) << "user " << u << " item " << i;
+        EXPECT_NEAR((*prior)(u, i), 0.5 * full(u, i), 1e-4);
+      }
+  }
 }
 
 TEST(EasePrior, RefusesBadFoldCounts) {

@@ -40,6 +40,10 @@ struct ease_options {
   /// X[u, i] = 1 for training ratings >= this value; std::nullopt uses every training rating.
   /// "Liked only" (4) is worth about +0.09 P@10 on ML-100K (FINDINGS.md).
   std::optional<float> min_rating = 4.0f;
+  /// std::nullopt: binary X. Otherwise X[u, i] = rating − center for every kept rating (set
+  /// min_rating to std::nullopt to keep them all): B then learns which items are rated *high*
+  /// together, a rating-aware item-item model (see rating_ease_weight in the CLI, docs/math.md).
+  std::optional<rating_centering> centering = std::nullopt;
   /// Largest catalogue accepted: fitting holds two (items x items) double matrices and one float
   /// matrix (20 bytes per entry: 8 GB at 20,000 items) and costs O(items³).
   index_t max_items = 20000;
@@ -53,13 +57,14 @@ inline constexpr Eigen::Index ease_solve_block = 128;
 
 }  // namespace detail
 
-/// The item-item co-occurrence matrix XᵀX of a binary interaction matrix, plus `diagonal` on the
-/// diagonal: G_ij = number of users with both i and j (G_ii = users of i), exactly.
+/// The item-item Gram matrix XᵀX plus `diagonal` on the diagonal. For a binary X, G_ij = number
+/// of users with both i and j (G_ii = users of i), exactly; otherwise G_ij = Σ_u X_ui X_uj.
 ///
 /// Computed from the sparse data: row i of G is the sum of the rows X[u, :] of the users u of item
 /// i, which costs Σ_u |X_u|² additions instead of the users·items² of a dense product. Only the
-/// upper triangle (j >= i) is accumulated, and then mirrored. Each row is written by one thread and
-/// the counts are integers (exact in double), so the result is the same for any thread count.
+/// upper triangle (j >= i) is accumulated, and then mirrored. Each row is written by one thread in a
+/// fixed order (binary counts are integers, exact in double), so the result is the same for any
+/// thread count.
 /// @param x interactions
 /// @param diagonal added to every diagonal entry (λ for EASE)
 /// @return (num_items, num_items) symmetric matrix
@@ -70,11 +75,16 @@ inline matrix<double> item_gram_matrix(const interaction_matrix& x, double diago
       0, n,
       [&](index_t i) {
         double* row = g.row(i).data();
-        for (index_t u : x.users_of(i)) {
+        const item_span users = x.users_of(i);
+        const float* column = x.column_values(i);
+        for (offset_t k = 0; k < users.size(); ++k) {
+          const index_t u = users.data[k];
+          const double xi = column[k];
           const item_span items = x.items_of(u);
+          const float* values = x.values_of(u);
           // The user's items are sorted: the upper triangle starts at item i itself.
-          for (const index_t* j = std::lower_bound(items.begin(), items.end(), i); j != items.end(); ++j)
-            row[*j] += 1.0;
+          for (auto j = std::lower_bound(items.begin(), items.end(), i) - items.begin(); j < items.size(); ++j)
+            row[items.data[j]] += xi * static_cast<double>(values[j]);
         }
         row[i] += diagonal;
       },
@@ -181,7 +191,7 @@ class ease_scorer final : public scorer {
                        std::to_string(options.max_items) + " (raise it, or use item_knn_scorer)");
     GATREC_EXPECTS(options.lambda > 0.0 && std::isfinite(options.lambda),
                    "lambda must be positive and finite, got " + std::to_string(options.lambda));
-    x_ = interaction_matrix(num_users, num_items, train, options.min_rating);
+    x_ = interaction_matrix(num_users, num_items, train, options.min_rating, options.centering);
     weights_ = ease_weights(item_gram_matrix(x_, options.lambda)).cast<float>();
   }
 
@@ -189,7 +199,7 @@ class ease_scorer final : public scorer {
   index_t num_items() const override { return x_.num_items(); }
 
   /// Scores of users [first_user, first_user + count): the sum of the rows of B of each user's
-  /// items, added in ascending item order (a sparse-times-dense product; X is a few % dense).
+  /// items weighted by X[u, i], added in ascending item order (a sparse-times-dense product; X is a few % dense).
   /// @throw logic_error when the range leaves [0, num_users)
   void score_block(index_t first_user, index_t count, matrix<float>& out) const override {
     GATREC_EXPECTS(first_user >= 0 && count >= 0 && first_user + count <= num_users(),
@@ -197,8 +207,11 @@ class ease_scorer final : public scorer {
                        ") outside [0, " + std::to_string(num_users()) + ")");
     if (out.rows() != count || out.cols() != num_items()) out.resize(count, num_items());
     out.setZero();
-    for (index_t r = 0; r < count; ++r)
-      for (index_t i : x_.items_of(first_user + r)) out.row(r) += weights_.row(i);
+    for (index_t r = 0; r < count; ++r) {
+      const item_span items = x_.items_of(first_user + r);
+      const float* values = x_.values_of(first_user + r);
+      for (offset_t k = 0; k < items.size(); ++k) out.row(r) += values[k] * weights_.row(items.data[k]);
+    }
   }
 
   /// (num_items, num_items) B, stored as float after a double-precision fit.

@@ -45,13 +45,15 @@ inline std::unique_ptr<score_prior> make_ease_prior(index_t num_users, index_t n
     others.reserve(train.size());
     for (std::size_t r = 0; r < train.size(); ++r)
       if (train.user[r] % folds != g) others.push_back(train.user[r], train.item[r], train.rating[r]);
-    const interaction_matrix xo(num_users, num_items, others, options.min_rating);
+    const interaction_matrix xo(num_users, num_items, others, options.min_rating, options.centering);
     const matrix<float> b = ease_weights(item_gram_matrix(xo, options.lambda)).cast<float>();
     parallel_for<index_t>(0, num_users, [&](index_t u) {
       if (u % folds != g) return;
       auto row = loss_scores.row(u);
       row.setZero();
-      for (index_t i : x.items_of(u)) row += b.row(i);
+      const item_span items = x.items_of(u);
+      const float* values = x.values_of(u);
+      for (offset_t k = 0; k < items.size(); ++k) row += values[k] * b.row(items.data[k]);
     }, index_t(16));
   }
   prior->set_loss_scores(std::move(loss_scores));
