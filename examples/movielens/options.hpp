@@ -77,6 +77,7 @@ struct options {
   int list_length = 50;
   std::string history;       // CSV of per-epoch training history
   std::string save_model, load_model;
+  std::string save_embeddings;  // prefix of <prefix>_users.npy/.ids and <prefix>_items.npy/.ids
   bool quiet = false;
   // Tuning.
   std::string tune;            // grid "name=v1,v2;name2=v3" over these same options
@@ -144,6 +145,9 @@ Outputs:
   --list-length N         N of the lists (default 50)
   --history PATH          per-epoch training history as CSV
   --save-model PATH       trained GAT model file; --load-model PATH skips training
+  --save-embeddings P     embedding models: the final user and item embeddings as P_users.npy,
+                          P_items.npy with raw ids in P_users.ids, P_items.ids (+ _model, _seedN
+                          before _users when several models or seeds run); the prior is not included
   --quiet                 no per-epoch progress lines
 Tuning (validation part only; the test part is never read):
   --tune "a=1,2;b=x,y"    grid over these options (names without --), each model fitted on the fit part and
@@ -261,6 +265,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--history") o.history = value();
     else if (flag == "--save-model") o.save_model = value();
     else if (flag == "--load-model") o.load_model = value();
+    else if (flag == "--save-embeddings") o.save_embeddings = value();
     else if (flag == "--quiet") o.quiet = true;
     else if (flag == "--tune") o.tune = value();
     else if (flag == "--tune-metric") o.tune_metric = value();

@@ -8,6 +8,8 @@
 #include <gatrec/baselines/lightgcn.hpp>
 #include <gatrec/baselines/matrix_factorization.hpp>
 #include <gatrec/baselines/most_popular.hpp>
+#include <gatrec/embeddings/npy.hpp>
+#include <gatrec/embeddings/npy_provider.hpp>
 #include <gatrec/eval/top_k.hpp>
 #include <gatrec/eval/user_item_sets.hpp>
 #include <gatrec/models/gat_recommender.hpp>
@@ -20,6 +22,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "data_setup.hpp"
 #include "options.hpp"
@@ -115,6 +118,25 @@ inline std::unique_ptr<gatrec::score_prior> make_prior(const options& o, const p
   return gatrec::make_ease_prior(p.data.num_users(), p.data.num_items(), train, e, o.prior_weight, o.prior_folds);
 }
 
+/// Writes the users' and the items' rows of h as .npy files with their raw ids (--save-embeddings).
+inline void save_embeddings(const options& o, const prepared_data& p, const std::string& model, std::uint64_t seed,
+                            const gatrec::matrix<float>& h, gatrec::index_t num_users, std::ostream& log) {
+  std::string prefix = o.save_embeddings;
+  if (o.models.size() > 1) prefix += "_" + model;
+  if (o.seeds > 1) prefix += "_seed" + std::to_string(seed);
+  const gatrec::index_t num_items = static_cast<gatrec::index_t>(h.rows()) - num_users;
+  auto raw_ids = [](const auto& map, gatrec::index_t n) {
+    std::vector<std::string> ids;
+    for (gatrec::index_t i = 0; i < n; ++i) ids.push_back(std::to_string(map.raw(i)));
+    return ids;
+  };
+  gatrec::write_npy(prefix + "_users.npy", h.topRows(num_users));
+  gatrec::write_row_ids(prefix + "_users.ids", raw_ids(p.data.users, num_users));
+  gatrec::write_npy(prefix + "_items.npy", h.bottomRows(num_items));
+  gatrec::write_row_ids(prefix + "_items.ids", raw_ids(p.data.items, num_items));
+  log << "wrote " << prefix << "_{users,items}.{npy,ids}\n";
+}
+
 /// Trains (or loads) an embedding model and ranks every user's unseen items.
 /// @param make builds a fresh model on the ratings it is given (called again for --refit)
 template <class Make>
@@ -160,7 +182,9 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   }
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
-  r.lists = gatrec::rank_embeddings(m->forward(gatrec::run_mode{}), m->num_users(), mask, o.list_length, prior.get());
+  const auto& h = m->forward(gatrec::run_mode{});
+  if (!o.save_embeddings.empty()) save_embeddings(o, p, model, seed, h, m->num_users(), log);
+  r.lists = gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get());
   return r;
 }
 

@@ -98,6 +98,8 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
       for (auto& a : args) argv.push_back(a.data());
       options o = parse_options(static_cast<int>(argv.size()), argv.data());
       o.quiet = true;
+      o.save_model.clear();  // tuning runs are not kept; the chosen setting is rerun on the test part
+      o.save_embeddings.clear();
       model_summary s;
       s.model = model;
       for (int k = 0; k < o.seeds; ++k) {

@@ -1,0 +1,111 @@
+// gatrec-movielens end to end on ML-100K u1 (skips without the data): the embeddings written by
+// --save-embeddings rank exactly the lists written by --recommendations, their id files name the
+// dataset's raw ids, and inconsistent options are refused with exit status 2 before any training.
+
+#include <gatrec/data/movielens_100k.hpp>
+#include <gatrec/embeddings/npy.hpp>
+#include <gatrec/embeddings/npy_provider.hpp>
+#include <gatrec/eval/recommendation_io.hpp>
+#include <gatrec/eval/top_k.hpp>
+#include <gatrec/models/scorer.hpp>
+
+#include <gtest/gtest.h>
+
+#include "support/test_data.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+struct cli_result {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs gatrec-movielens with `args` (already shell-quoted where needed).
+cli_result run_cli(const std::string& args, const std::filesystem::path& dir) {
+  const std::filesystem::path log = dir / "cli.log";
+  const std::string command = std::string("\"") + GATREC_MOVIELENS_CLI + "\" " + args + " > \"" + log.string() + "\" 2>&1";
+  const int raw = std::system(command.c_str());
+  cli_result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  r.output = text.str();
+  return r;
+}
+
+std::filesystem::path fresh_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("gatrec_cli_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+TEST(MovielensCli, SavedEmbeddingsRankTheWrittenLists) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("embeddings");
+  const cli_result r = run_cli("--data \"" + root.string() + "\" --model gat --epochs 2 --validation-fraction 0 "
+                               "--heads 2,1 --head-dim 8 --protocol full --k 10 --list-length 20 --quiet "
+                               "--save-embeddings \"" + (dir / "e").string() + "\" --recommendations \"" +
+                                   (dir / "r.csv").string() + "\"",
+                               dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  const gatrec::dataset ds = gatrec::load_movielens_100k(root / "ml-100k");
+  const gatrec::split fold = gatrec::load_movielens_100k_fold(root / "ml-100k", "u1", ds);
+  const gatrec::matrix<float> users = gatrec::read_npy(dir / "e_users.npy");
+  const gatrec::matrix<float> items = gatrec::read_npy(dir / "e_items.npy");
+  ASSERT_EQ(users.rows(), ds.num_users());
+  ASSERT_EQ(items.rows(), ds.num_items());
+  ASSERT_EQ(users.cols(), items.cols());
+  const auto user_ids = gatrec::read_row_ids(dir / "e_users.ids");
+  const auto item_ids = gatrec::read_row_ids(dir / "e_items.ids");
+  ASSERT_EQ(user_ids.size(), static_cast<std::size_t>(ds.num_users()));
+  ASSERT_EQ(item_ids.size(), static_cast<std::size_t>(ds.num_items()));
+  for (gatrec::index_t u = 0; u < ds.num_users(); ++u) ASSERT_EQ(user_ids[u], std::to_string(ds.users.raw(u)));
+  for (gatrec::index_t i = 0; i < ds.num_items(); ++i) ASSERT_EQ(item_ids[i], std::to_string(ds.items.raw(i)));
+
+  // Ranking the saved embeddings by dot product, training items masked, gives the written lists.
+  const gatrec::user_item_sets train(ds.num_users(), ds.num_items(), fold.train);
+  const gatrec::ranked_lists mine = gatrec::top_k(gatrec::dot_product_scorer(users, items), 20, train);
+  const gatrec::ranked_lists written = gatrec::read_recommendations_csv(dir / "r.csv", ds.users, ds.items);
+  ASSERT_EQ(written.num_users, mine.num_users);
+  for (gatrec::index_t u = 0; u < ds.num_users(); ++u) {
+    const auto a = mine.list(u), b = written.list(u);
+    ASSERT_EQ(a.size(), b.size()) << "user " << u;
+    for (int k = 0; k < a.size(); ++k) ASSERT_EQ(a[k], b[k]) << "user " << u;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(MovielensCli, RefusesInconsistentRatingEaseOptions) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("refusals");
+  const std::string data = "--data \"" + root.string() + "\" ";
+  struct refusal {
+    std::string args, message;
+  };
+  const refusal cases[] = {
+      {"--model gat --prior ease --prior-folds 3 --rating-ease-weight 0.1", "cannot be combined with --prior-folds"},
+      {"--model ease --rating-center high", "--rating-center expects a number"},
+      {"--model ease --rating-ease-lambda -1", "--rating-ease-lambda must be positive"},
+      {"--dataset lcfn --protocol full --model ease --rating-ease-weight 0.1", "needs explicit ratings"},
+  };
+  for (const auto& c : cases) {
+    const cli_result r = run_cli(data + c.args, dir);
+    EXPECT_EQ(r.status, 2) << c.args << "\n" << r.output;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
