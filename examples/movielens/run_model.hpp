@@ -148,6 +148,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<gatrec::embedding_recommender<float>> m = make(p.fit);
   std::unique_ptr<gatrec::score_prior> prior = make_prior(o, p, p.fit);
+  bool refitted = false;  // the model and the prior were retrained on every training rating
   gatrec::trainer_options topt = trainer_options_for(o, model, seed, p.explicit_ratings);
   topt.prior = prior.get();
   topt.prior_in_loss = o.prior_in_loss;
@@ -169,6 +170,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
       prior = make_prior(o, p, p.train);
       topt.prior = prior.get();
       const auto refit = gatrec::train(*m, p.train, {}, topt, o.quiet ? nullptr : &log);
+      refitted = true;
       r.epochs += refit.epochs_run;
     }
     if (!o.save_model.empty()) {
@@ -182,6 +184,9 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   }
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
+  // Like the closed-form models, the prior ranks with every training rating: without --refit it
+  // was fitted on the fit part only, which would handicap the ensemble against EASE itself.
+  if (prior != nullptr && !refitted && p.fit.size() != p.train.size()) prior = make_prior(o, p, p.train);
   const auto& h = m->forward(gatrec::run_mode{});
   if (!o.save_embeddings.empty()) save_embeddings(o, p, model, seed, h, m->num_users(), log);
   r.lists = gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get());
