@@ -77,6 +77,7 @@ struct options {
   int list_length = 50;
   std::string history;       // CSV of per-epoch training history
   std::string save_model, load_model;
+  std::string command_line;  // the arguments as given, recorded in --json output
   std::string save_embeddings;  // prefix of <prefix>_users.npy/.ids and <prefix>_items.npy/.ids
   bool quiet = false;
   // Tuning.
@@ -200,6 +201,7 @@ inline std::vector<int> to_int_list(const std::string& flag, const std::string& 
 /// Parses argv. @throw usage_error on unknown flags, missing or malformed values.
 inline options parse_options(int argc, char** argv) {
   options o;
+  for (int a = 1; a < argc; ++a) o.command_line += (a > 1 ? " " : "") + std::string(argv[a]);
   for (int a = 1; a < argc; ++a) {
     const std::string flag = argv[a];
     auto value = [&]() -> std::string {

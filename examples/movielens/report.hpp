@@ -179,7 +179,8 @@ inline std::string summary_json(const options& o, const prepared_data& p, const 
       .add("epochs", epochs / n)
       .add("seeds", static_cast<std::int64_t>(m.runs.size()))
       .add("first_seed", static_cast<std::int64_t>(m.runs.front().seed))
-      .add_raw("std", deviation.str());
+      .add_raw("std", deviation.str())
+      .add("command", o.command_line);
   return obj.str();
 }
 

@@ -1,6 +1,6 @@
 // gatrec-movielens end to end on ML-100K u1 (skips without the data): the embeddings written by
 // --save-embeddings rank exactly the lists written by --recommendations, their id files name the
-// dataset's raw ids, and inconsistent options are refused with exit status 2 before any training.
+// dataset's raw ids, --json records the command, and inconsistent options are refused with exit status 2 before any training.
 
 #include <gatrec/data/movielens_100k.hpp>
 #include <gatrec/embeddings/npy.hpp>
@@ -56,9 +56,16 @@ TEST(MovielensCli, SavedEmbeddingsRankTheWrittenLists) {
   const cli_result r = run_cli("--data \"" + root.string() + "\" --model gat --epochs 2 --validation-fraction 0 "
                                "--heads 2,1 --head-dim 8 --protocol full --k 10 --list-length 20 --quiet "
                                "--save-embeddings \"" + (dir / "e").string() + "\" --recommendations \"" +
-                                   (dir / "r.csv").string() + "\"",
+                                   (dir / "r.csv").string() + "\" --json \"" + (dir / "m.json").string() + "\"",
                                dir);
   ASSERT_EQ(r.status, 0) << r.output;
+  // The metrics file records the command that produced it.
+  std::ifstream json_file(dir / "m.json");
+  std::stringstream json;
+  json << json_file.rdbuf();
+  EXPECT_NE(json.str().find("\"command\":\"--data "), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find("--model gat --epochs 2"), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find("\"recall@10\""), std::string::npos) << json.str();
 
   const gatrec::dataset ds = gatrec::load_movielens_100k(root / "ml-100k");
   const gatrec::split fold = gatrec::load_movielens_100k_fold(root / "ml-100k", "u1", ds);
