@@ -199,7 +199,8 @@ class ease_scorer final : public scorer {
   index_t num_items() const override { return x_.num_items(); }
 
   /// Scores of users [first_user, first_user + count): the sum of the rows of B of each user's
-  /// items weighted by X[u, i], added in ascending item order (a sparse-times-dense product; X is a few % dense).
+  /// items weighted by X[u, i], added in ascending item order (a sparse-times-dense product; X is
+  /// a few % dense).
   /// @throw logic_error when the range leaves [0, num_users)
   void score_block(index_t first_user, index_t count, matrix<float>& out) const override {
     GATREC_EXPECTS(first_user >= 0 && count >= 0 && first_user + count <= num_users(),

@@ -7,7 +7,9 @@
 /// X[u, i] = 1 when user u has a training rating of item i (at or above a threshold, if one is
 /// set). With a rating_centering, X[u, i] = rating − center instead: positive for items the user
 /// rated above the center, negative below, so an item-item model fitted on it learns which items
-/// are liked *among rated ones*, not only which are consumed together. The rows (items of a user) are what scoring walks: score(u) = X[u, :] · W touches only the
+/// are liked *among rated ones*, not only which are consumed together.
+///
+/// The rows (items of a user) are what scoring walks: score(u) = X[u, :] · W touches only the
 /// user's items. The columns (users of an item) are what the item-item statistics walk: row i of
 /// XᵀX sums the rows of the users of i. Both are sorted, so every loop over them visits entries in
 /// a fixed order and results never depend on the thread count.
@@ -34,7 +36,8 @@ struct rating_centering {
   std::optional<float> center;
 };
 
-/// A (num_users x num_items) interaction matrix as sorted user rows and sorted item columns.
+/// A (num_users x num_items) interaction matrix as sorted user rows and sorted item columns; binary
+/// unless built with a rating_centering.
 class interaction_matrix {
  public:
   interaction_matrix() = default;
