@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -63,7 +64,7 @@ struct options {
   double ease_lambda = 500.0;
   double rating_ease_weight = 0.0;  // > 0: add this times EASE on centered ratings (EASE and --prior)
   double rating_ease_lambda = 0.0;  // its λ; 0: --lambda
-  std::string rating_center = "user";  // "user" (each user's mean rating) or a number
+  std::optional<float> rating_center;  // --rating-center X; nullopt ("user"): each user's mean rating
   std::string prior;         // "ease": add EASE's scores (weighted) to the embedding model's
   double prior_weight = 1.0;
   bool prior_in_loss = true; // false: train without the prior, add it only when ranking (an ensemble)
@@ -258,7 +259,10 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
     else if (flag == "--rating-ease-weight") o.rating_ease_weight = to_double(flag, value());
     else if (flag == "--rating-ease-lambda") o.rating_ease_lambda = to_double(flag, value());
-    else if (flag == "--rating-center") o.rating_center = value();
+    else if (flag == "--rating-center") {
+      const std::string c = value();
+      o.rating_center = c == "user" ? std::nullopt : std::optional<float>(static_cast<float>(to_double(flag, c)));
+    }
     else if (flag == "--knn") o.knn = static_cast<int>(to_int(flag, value()));
     else if (flag == "--like-threshold") o.like_threshold = static_cast<float>(to_double(flag, value()));
     else if (flag == "--json") o.json = value();
@@ -312,7 +316,6 @@ inline options parse_options(int argc, char** argv) {
     if (o.prior_folds > 1) throw usage_error("--rating-ease-weight cannot be combined with --prior-folds");
   }
   if (o.rating_ease_lambda < 0) throw usage_error("--rating-ease-lambda must be positive (0: --lambda)");
-  if (o.rating_center != "user") detail::to_double("--rating-center", o.rating_center);
   if (o.refit && o.validation_fraction <= 0) throw usage_error("--refit needs a validation part (--validation-fraction > 0)");
   if (o.validation_metric.find('@') == std::string::npos)
     throw usage_error("--validation-metric must look like ndcg@20");

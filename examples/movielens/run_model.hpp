@@ -99,8 +99,7 @@ inline std::unique_ptr<gatrec::scorer> make_ease(const options& o, const prepare
     gatrec::ease_options rated;
     rated.lambda = o.rating_ease_lambda > 0 ? o.rating_ease_lambda : o.ease_lambda;
     rated.min_rating = std::nullopt;
-    rated.centering = gatrec::rating_centering{};
-    if (o.rating_center != "user") rated.centering->center = static_cast<float>(std::stod(o.rating_center));
+    rated.centering = gatrec::rating_centering{o.rating_center};
     sum->add(std::make_unique<gatrec::ease_scorer>(nu, ni, train, rated), o.rating_ease_weight);
   }
   return sum;
@@ -147,12 +146,14 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   r.seed = seed;
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<gatrec::embedding_recommender<float>> m = make(p.fit);
-  std::unique_ptr<gatrec::score_prior> prior = make_prior(o, p, p.fit);
-  bool refitted = false;  // the model and the prior were retrained on every training rating
+  // Training (and its validation) sees the prior of the fit part; a loaded model only ranks.
+  const bool trains = o.load_model.empty();
+  std::unique_ptr<gatrec::score_prior> prior = make_prior(o, p, trains ? p.fit : p.train);
+  bool prior_on_train = !trains || p.fit.size() == p.train.size();
   gatrec::trainer_options topt = trainer_options_for(o, model, seed, p.explicit_ratings);
   topt.prior = prior.get();
   topt.prior_in_loss = o.prior_in_loss;
-  if (!o.load_model.empty()) {
+  if (!trains) {
     const auto meta = gatrec::load_checkpoint(o.load_model, m->parameters());
     log << "loaded " << o.load_model << " (model " << meta.at("model") << ")\n";
   } else {
@@ -170,7 +171,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
       prior = make_prior(o, p, p.train);
       topt.prior = prior.get();
       const auto refit = gatrec::train(*m, p.train, {}, topt, o.quiet ? nullptr : &log);
-      refitted = true;
+      prior_on_train = true;
       r.epochs += refit.epochs_run;
     }
     if (!o.save_model.empty()) {
@@ -186,7 +187,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
   // Like the closed-form models, the prior ranks with every training rating: without --refit it
   // was fitted on the fit part only, which would handicap the ensemble against EASE itself.
-  if (prior != nullptr && !refitted && p.fit.size() != p.train.size()) prior = make_prior(o, p, p.train);
+  if (prior != nullptr && !prior_on_train) prior = make_prior(o, p, p.train);
   const auto& h = m->forward(gatrec::run_mode{});
   if (!o.save_embeddings.empty()) save_embeddings(o, p, model, seed, h, m->num_users(), log);
   r.lists = gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get());
