@@ -68,6 +68,7 @@ struct options {
   std::string prior;         // "ease": add EASE's scores (weighted) to the embedding model's
   double prior_weight = 1.0;
   bool prior_in_loss = true; // false: train without the prior, add it only when ranking (an ensemble)
+  bool select_on_model = false;  // with prior_in_loss false: stop and schedule on the model's own metric
   int prior_folds = 1;       // > 1: the loss sees cross-fitted (out-of-sample) prior scores
   bool refit = false;        // after early stopping, retrain on all training ratings
   float like_threshold = 4.0f;
@@ -137,6 +138,8 @@ Training:
   --prior ease            add EASE's item-item scores (weight --prior-weight, default 1) to an embedding
                           model's dot products, in training and ranking: the model learns a residual
   --prior-in-loss 0|1     1 (default): the prior enters the loss; 0: only the ranking (score ensemble)
+  --select-on W           with --prior-in-loss 0, what validation follows for the lr schedule, early
+                          stopping and the best epoch: ensemble (default) or model (its own scores)
   --prior-folds K         K > 1: the loss sees cross-fitted EASE scores (K fits, each without one
                           group of users), not the in-sample ones; ranking uses the full fit
   --refit                 after validation picked the epoch count, retrain on all training ratings
@@ -255,6 +258,11 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--prior-weight") o.prior_weight = to_double(flag, value());
     else if (flag == "--prior-in-loss") o.prior_in_loss = to_int(flag, value()) != 0;
     else if (flag == "--prior-folds") o.prior_folds = to_int(flag, value());
+    else if (flag == "--select-on") {
+      const std::string w = value();
+      if (w != "model" && w != "ensemble") throw usage_error("--select-on must be model or ensemble, got '" + w + "'");
+      o.select_on_model = w == "model";
+    }
     else if (flag == "--refit") o.refit = true;
     else if (flag == "--lambda") o.ease_lambda = to_double(flag, value());
     else if (flag == "--rating-ease-weight") o.rating_ease_weight = to_double(flag, value());
@@ -311,6 +319,8 @@ inline options parse_options(int argc, char** argv) {
   if (!o.prior.empty() && o.prior != "ease") throw usage_error("--prior must be 'ease'");
   if (o.prior_folds < 1) throw usage_error("--prior-folds must be at least 1");
   if (o.prior_folds > 1 && o.prior.empty()) throw usage_error("--prior-folds needs --prior ease");
+  if (o.select_on_model && (o.prior.empty() || o.prior_in_loss))
+    throw usage_error("--select-on model needs --prior ease --prior-in-loss 0 (a score ensemble)");
   if (o.rating_ease_weight != 0) {
     if (o.dataset == "lcfn") throw usage_error("--rating-ease-weight needs explicit ratings; lcfn is implicit");
     if (o.prior_folds > 1) throw usage_error("--rating-ease-weight cannot be combined with --prior-folds");

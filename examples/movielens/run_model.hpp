@@ -153,6 +153,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   gatrec::trainer_options topt = trainer_options_for(o, model, seed, p.explicit_ratings);
   topt.prior = prior.get();
   topt.prior_in_loss = o.prior_in_loss;
+  topt.select_on_model_alone = o.select_on_model;
   if (!trains) {
     const auto meta = gatrec::load_checkpoint(o.load_model, m->parameters());
     log << "loaded " << o.load_model << " (model " << meta.at("model") << ")\n";

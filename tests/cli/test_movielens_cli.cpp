@@ -94,7 +94,7 @@ TEST(MovielensCli, SavedEmbeddingsRankTheWrittenLists) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(MovielensCli, RefusesInconsistentRatingEaseOptions) {
+TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
   GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
   const auto dir = fresh_dir("refusals");
   const std::string data = "--data \"" + root.string() + "\" ";
@@ -106,6 +106,9 @@ TEST(MovielensCli, RefusesInconsistentRatingEaseOptions) {
       {"--model ease --rating-center high", "--rating-center expects a number"},
       {"--model ease --rating-ease-lambda -1", "--rating-ease-lambda must be positive"},
       {"--dataset lcfn --protocol full --model ease --rating-ease-weight 0.1", "needs explicit ratings"},
+      {"--model gat --prior ease --select-on model", "--select-on model needs --prior ease --prior-in-loss 0"},
+      {"--model gat --select-on model", "--select-on model needs --prior ease --prior-in-loss 0"},
+      {"--model gat --prior ease --prior-in-loss 0 --select-on best", "--select-on must be model or ensemble"},
   };
   for (const auto& c : cases) {
     const cli_result r = run_cli(data + c.args, dir);

@@ -123,6 +123,52 @@ TEST(Trainer, TrainsOnTheRatedOnlyValidationMetric) {
   EXPECT_GT(r.best_validation, 0.6);  // liked own-cluster items above the disliked other-cluster ones
 }
 
+// A ranking prior that knows the validation items: the ensemble's validation metric is perfect from
+// the first epoch, whatever the model does.
+TEST(Trainer, SelectsOnTheModelAloneInAScoreEnsemble) {
+  const auto data = make_planted();
+  gatrec::matrix<float> users = gatrec::matrix<float>::Zero(data.users, data.items);
+  const gatrec::matrix<float> items = gatrec::matrix<float>::Identity(data.items, data.items);
+  for (std::size_t r = 0; r < data.validation.size(); ++r) users(data.validation.user[r], data.validation.item[r]) = 1.0f;
+  const gatrec::score_prior oracle(gatrec::dot_product_scorer(users, items), 100.0);
+  gatrec::trainer_options opt;
+  opt.max_epochs = 40;
+  opt.optimizer.lr = 1e-2;
+  opt.validation_metric = "recall@10";
+  opt.patience = 5;
+  opt.warmup_epochs = 2;
+  opt.prior = &oracle;
+  opt.prior_in_loss = false;
+  auto run = [&](bool model_alone) {
+    gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());
+    opt.select_on_model_alone = model_alone;
+    const auto r = gatrec::train(model, data.train, data.validation, opt);
+    const gatrec::user_item_sets train_items(data.users, data.items, data.train);
+    gatrec::full_ranking_options eo;
+    eo.ks = {10};
+    const double own = gatrec::evaluate_embeddings(model.forward({}), data.users, train_items, data.validation, eo)
+                           .at("recall@10");
+    return std::make_pair(r, own);
+  };
+  // On the ensemble: every epoch scores 1, the first after the warm-up is the best, training stops
+  // `patience` evaluations later.
+  const auto [ens, ens_own] = run(false);
+  EXPECT_DOUBLE_EQ(ens.best_validation, 1.0);
+  EXPECT_EQ(ens.best_epoch, opt.warmup_epochs + 1);
+  EXPECT_TRUE(ens.stopped_early);
+  // On the model alone: the history is the model's own metric, the restored parameters are those
+  // of its best epoch, and it trains longer and ends better than the ensemble-stopped model.
+  const auto [own, own_final] = run(true);
+  EXPECT_DOUBLE_EQ(own_final, own.best_validation);
+  EXPECT_LT(own.history.front().validation, 1.0);
+  EXPECT_GT(own.best_epoch, ens.best_epoch);
+  EXPECT_GT(own_final, ens_own);
+  // A model that learns a residual of the prior has no ranking of its own to select on.
+  opt.prior_in_loss = true;
+  gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());
+  EXPECT_THROW(gatrec::train(model, data.train, data.validation, opt), gatrec::logic_error);
+}
+
 TEST(Trainer, ReplaysALearningRateSchedule) {
   const auto data = make_planted();
   gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());

@@ -63,6 +63,11 @@ struct trainer_options {
   /// Whether the prior enters the loss (the model learns a residual) or only the ranking
   /// (validation and final scores: a score-level ensemble of an independently trained model).
   bool prior_in_loss = true;
+  /// With prior_in_loss false: the schedule, early stopping and the best epoch follow the model's
+  /// own validation metric (its dot products alone), not the ensemble's. A strong prior lifts the
+  /// ensemble's metric from the first epoch, so the model's early dip reads as a plateau there and
+  /// ends training before the model has learnt anything; the final ranking still adds the prior.
+  bool select_on_model_alone = false;
   /// Replays a learning-rate trajectory (one value per epoch) instead of scheduling: trains exactly
   /// lr_schedule.size() epochs with no validation. Used to refit on all training data for the epoch
   /// count and schedule that validation chose.
@@ -197,6 +202,10 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   GATREC_EXPECTS(sampler.num_positives() > 0, "the training ratings contain no positive (liked) pair");
   const user_item_sets train_items(nu, ni, train);
   const validation_metric metric = validation_metric::parse(opt.validation_metric);
+  GATREC_EXPECTS(!(opt.select_on_model_alone && opt.prior_in_loss && opt.prior != nullptr),
+                 "select_on_model_alone needs prior_in_loss false: a model trained on a prior's residual "
+                 "has no ranking of its own");
+  const score_prior* validation_prior = opt.select_on_model_alone ? nullptr : opt.prior;
 
   parameter_list<Scalar> params = model.parameters();
   adamw<Scalar> optimizer(params, opt.optimizer);
@@ -242,7 +251,8 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     bool is_best = false;
     if (validate && (epoch % opt.eval_every == 0 || epoch == max_epochs)) {
       const matrix<Scalar>& he = model.forward(run_mode{});
-      rec.validation = validation_value(he, nu, train_items, validation, metric, opt.relevance_threshold, opt.prior);
+      rec.validation =
+          validation_value(he, nu, train_items, validation, metric, opt.relevance_threshold, validation_prior);
       if (epoch > opt.warmup_epochs || epoch == max_epochs) {
         optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
         is_best = stopper.update(rec.validation);
