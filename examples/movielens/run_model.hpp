@@ -19,6 +19,7 @@
 #include <gatrec/train/trainer.hpp>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -136,11 +137,41 @@ inline void save_embeddings(const options& o, const prepared_data& p, const std:
   log << "wrote " << prefix << "_{users,items}.{npy,ids}\n";
 }
 
-/// Trains (or loads) an embedding model and ranks every user's unseen items.
+/// Trained embedding models kept by --tune. With --prior-in-loss 0 --select-on model the prior plays
+/// no part in training, so grid settings that differ only in the prior (its weights, EASE's λ) share
+/// one training per seed and are only re-ranked.
+struct trained_models {
+  struct entry {
+    model_run run;              // the training record (no lists)
+    gatrec::matrix<float> h;    // final node embeddings, users first
+    gatrec::index_t num_users = 0;
+  };
+  std::map<std::string, entry> entries;
+};
+
+/// Where run_model may find or leave a trained model: a store and the key of this training
+/// (model, seed and every option that shapes training). Empty: train, keep nothing.
+struct trained_slot {
+  trained_models* store = nullptr;
+  std::string key;
+};
+
+/// Trains (or loads, or finds in `slot`) an embedding model and ranks every user's unseen items.
 /// @param make builds a fresh model on the ratings it is given (called again for --refit)
 template <class Make>
 model_run run_embedding_model(Make&& make, const options& o, const prepared_data& p, const std::string& model,
-                              std::uint64_t seed, std::ostream& log) {
+                              std::uint64_t seed, std::ostream& log, const trained_slot& slot = {}) {
+  const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
+  if (slot.store != nullptr) {
+    const auto found = slot.store->entries.find(slot.key);
+    if (found != slot.store->entries.end()) {
+      log << "reusing the trained " << model << " (seed " << seed << "): only the ranking prior differs\n";
+      model_run r = found->second.run;
+      const auto prior = make_prior(o, p, p.train);
+      r.lists = gatrec::rank_embeddings(found->second.h, found->second.num_users, mask, o.list_length, prior.get());
+      return r;
+    }
+  }
   model_run r;
   r.model = model;
   r.seed = seed;
@@ -185,12 +216,12 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
     }
   }
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
   // Like the closed-form models, the prior ranks with every training rating: without --refit it
   // was fitted on the fit part only, which would handicap the ensemble against EASE itself.
   if (prior != nullptr && !prior_on_train) prior = make_prior(o, p, p.train);
   const auto& h = m->forward(gatrec::run_mode{});
   if (!o.save_embeddings.empty()) save_embeddings(o, p, model, seed, h, m->num_users(), log);
+  if (slot.store != nullptr) slot.store->entries[slot.key] = {r, h, m->num_users()};
   r.lists = gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get());
   return r;
 }
@@ -211,8 +242,10 @@ model_run run_scorer(const std::string& model, const options& o, const prepared_
 }
 
 /// Runs one model with one seed.
+/// @param slot where a trained embedding model may be found or kept (--tune); closed-form models ignore it
 inline model_run run_model(const std::string& model, const options& o, const prepared_data& p,
-                           const gatrec::matrix<float>& features, std::uint64_t seed, std::ostream& log) {
+                           const gatrec::matrix<float>& features, std::uint64_t seed, std::ostream& log,
+                           const trained_slot& slot = {}) {
   const gatrec::index_t nu = p.data.num_users(), ni = p.data.num_items();
   if (model == "gat" || model == "gatv2") {
     const int in_dim = features.size() > 0 ? static_cast<int>(features.cols()) : 384;
@@ -221,7 +254,7 @@ inline model_run run_model(const std::string& model, const options& o, const pre
         [&](const gatrec::rating_table& train) {
           return std::make_unique<gatrec::gat_recommender<float>>(nu, ni, train, features, gopt);
         },
-        o, p, model, seed, log);
+        o, p, model, seed, log, slot);
   }
   // Closed-form and count-based models see the whole training part (they have nothing to early-stop).
   const std::optional<float> liked =
@@ -243,7 +276,7 @@ inline model_run run_model(const std::string& model, const options& o, const pre
     m.seed = seed;
     return run_embedding_model(
         [&](const gatrec::rating_table&) { return std::make_unique<gatrec::mf_recommender<float>>(nu, ni, m); }, o,
-        p, model, seed, log);
+        p, model, seed, log, slot);
   }
   if (model == "lightgcn") {
     gatrec::lightgcn_options l;
@@ -255,7 +288,7 @@ inline model_run run_model(const std::string& model, const options& o, const pre
         [&](const gatrec::rating_table& train) {
           return std::make_unique<gatrec::lightgcn_recommender<float>>(nu, ni, train, l);
         },
-        o, p, model, seed, log);
+        o, p, model, seed, log, slot);
   }
   throw usage_error("unknown model '" + model + "'");
 }

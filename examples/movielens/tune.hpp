@@ -5,7 +5,8 @@
 // `--tune "lr=1e-3,3e-3;negatives=1,4"` runs every combination (here 4) as if its flags had been
 // given on the command line (`--lr 1e-3 --negatives 4` ...). Each run is fitted on the fit part and
 // evaluated on the validation part, under both protocols; the test part is never looked at. Every
-// model is tuned the same way, so comparisons stay fair.
+// model is tuned the same way, so comparisons stay fair. Settings that only change a score
+// ensemble's ranking prior (under --prior-in-loss 0 --select-on model) reuse one training per seed.
 
 #include <fstream>
 #include <ostream>
@@ -64,6 +65,23 @@ inline std::vector<std::vector<std::string>> grid_combinations(const std::vector
   return out;
 }
 
+/// The grid flags a model's training does not depend on: with --prior-in-loss 0 --select-on model the
+/// prior only enters the ranking, so its weights and EASE's settings never reach the trainer.
+inline bool ranking_only(const options& o, const std::string& flag) {
+  if (!(o.select_on_model && !o.prior_in_loss)) return false;
+  return flag == "--prior-weight" || flag == "--lambda" || flag == "--rating-ease-weight" ||
+         flag == "--rating-ease-lambda" || flag == "--rating-center";
+}
+
+/// The key under which a combination's trained model is kept: the flags that shape training.
+inline std::string training_key(const options& o, const std::string& model, std::uint64_t seed,
+                                const std::vector<std::string>& combo) {
+  std::string key = model + " seed=" + std::to_string(seed);
+  for (std::size_t k = 0; k + 1 < combo.size(); k += 2)
+    if (!ranking_only(o, combo[k])) key += " " + combo[k] + "=" + combo[k + 1];
+  return key;
+}
+
 inline std::string describe(const std::vector<std::string>& args) {
   std::string s;
   for (std::size_t k = 0; k + 1 < args.size(); k += 2) s += (s.empty() ? "" : " ") + args[k].substr(2) + "=" + args[k + 1];
@@ -88,6 +106,7 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
   std::ofstream csv(base.tune_csv);
   if (!csv) throw gatrec::io_error("cannot write " + base.tune_csv);
   bool header = false;
+  trained_models trained;
   for (const auto& model : base.models) {
     double best = -1;
     std::string best_setting;
@@ -104,7 +123,7 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
       s.model = model;
       for (int k = 0; k < o.seeds; ++k) {
         const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(k);
-        s.runs.push_back(run_model(model, o, p, features, seed, log));
+        s.runs.push_back(run_model(model, o, p, features, seed, log, {&trained, training_key(o, model, seed, combo)}));
         evaluate_run(o, p, s.runs.back(), s);
         const auto& tables = s.full;
         if (!header) {

@@ -1,6 +1,7 @@
 // gatrec-movielens end to end on ML-100K u1 (skips without the data): the embeddings written by
 // --save-embeddings rank exactly the lists written by --recommendations, their id files name the
-// dataset's raw ids, --json records the command, and inconsistent options are refused with exit status 2 before any training.
+// dataset's raw ids, --json records the command, --tune reuses a training where only the ranking
+// prior differs, and inconsistent options are refused with exit status 2 before any training.
 
 #include <gatrec/data/movielens_100k.hpp>
 #include <gatrec/embeddings/npy.hpp>
@@ -19,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +93,51 @@ TEST(MovielensCli, SavedEmbeddingsRankTheWrittenLists) {
     ASSERT_EQ(a.size(), b.size()) << "user " << u;
     for (int k = 0; k < a.size(); ++k) ASSERT_EQ(a[k], b[k]) << "user " << u;
   }
+  std::filesystem::remove_all(dir);
+}
+
+// The row of a --tune CSV for one setting, without its train_seconds field (wall time).
+std::string tune_row(const std::filesystem::path& csv, const std::string& setting) {
+  std::ifstream in(csv);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields;
+    std::stringstream row(line);
+    for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
+    if (fields.size() > 4 && fields[1] == "\"" + setting + "\"") {
+      fields.erase(fields.begin() + 3);
+      std::string kept;
+      for (const auto& f : fields) kept += f + ",";
+      return kept;
+    }
+  }
+  return "no row for " + setting + " in " + csv.string();
+}
+
+// Under --prior-in-loss 0 --select-on model the prior never reaches the trainer, so --tune trains
+// once per seed for settings that differ only in the prior, and the re-ranked rows equal those of
+// a fresh training.
+TEST(MovielensCli, TuneReusesTrainingAcrossPriorWeights) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("tune_reuse");
+  const std::string base = "--data \"" + root.string() + "\" --model mf --epochs 6 --warmup 0 --quiet "
+                           "--validation-fraction 0.2 --prior ease --lambda 300 --prior-in-loss 0 ";
+  auto tune = [&](const std::string& extra, const std::string& grid, const std::string& csv) {
+    return run_cli(base + extra + " --tune \"" + grid + "\" --tune-csv \"" + (dir / csv).string() + "\"", dir);
+  };
+  const cli_result both = tune("--select-on model", "prior-weight=0.5,2", "both.csv");
+  ASSERT_EQ(both.status, 0) << both.output;
+  EXPECT_NE(both.output.find("reusing the trained mf (seed 42)"), std::string::npos) << both.output;
+  const cli_result alone = tune("--select-on model", "prior-weight=2", "alone.csv");
+  ASSERT_EQ(alone.status, 0) << alone.output;
+  EXPECT_EQ(alone.output.find("reusing"), std::string::npos) << alone.output;
+  const std::string reused = tune_row(dir / "both.csv", "prior-weight=2");
+  ASSERT_EQ(reused.rfind("mf,", 0), 0u) << reused;
+  EXPECT_EQ(reused, tune_row(dir / "alone.csv", "prior-weight=2"));
+  EXPECT_NE(tune_row(dir / "both.csv", "prior-weight=2"), tune_row(dir / "both.csv", "prior-weight=0.5"));
+  // Selected on the ensemble, the prior shapes training: every setting trains.
+  const cli_result ensemble = tune("", "prior-weight=0.5,2", "ensemble.csv");
+  ASSERT_EQ(ensemble.status, 0) << ensemble.output;
+  EXPECT_EQ(ensemble.output.find("reusing"), std::string::npos) << ensemble.output;
   std::filesystem::remove_all(dir);
 }
 
