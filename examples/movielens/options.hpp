@@ -41,6 +41,7 @@ struct options {
   // Model and training.
   int epochs = 300;
   int patience = 15;
+  int plateau_patience = 5;       // evaluations without a new best before the lr is cut
   int warmup = 30;
   int eval_every = 1;
   std::string validation_metric = "ndcg@20";
@@ -117,7 +118,9 @@ Features:
   --freeze-features       do not fine-tune the input features
   --init-std X            random feature scale (default 0.1)
 Training:
-  --epochs N --patience N --eval-every N
+  --epochs N --eval-every N
+  --patience N            evaluations without a new best validation value before stopping (default 15; 0: never)
+  --plateau-patience N    evaluations without a new best before the lr is multiplied by 0.4 (default 5)
   --validation-metric M   full-ranking metric (ndcg@20, default) or paper:M for the rated-only protocol
   --warmup N              epochs before early stopping and the lr schedule react (default 30)
   --lr X --weight-decay X --bpr-weight X --cos-weight X --negatives N --dislike-fraction X --clip X
@@ -234,6 +237,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--init-std") o.init_std = to_double(flag, value());
     else if (flag == "--epochs") o.epochs = static_cast<int>(to_int(flag, value()));
     else if (flag == "--patience") o.patience = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--plateau-patience") o.plateau_patience = static_cast<int>(to_int(flag, value()));
     else if (flag == "--warmup") o.warmup = static_cast<int>(to_int(flag, value()));
     else if (flag == "--eval-every") o.eval_every = static_cast<int>(to_int(flag, value()));
     else if (flag == "--validation-metric") o.validation_metric = value();
@@ -302,6 +306,8 @@ inline options parse_options(int argc, char** argv) {
   if (o.list_length < *std::max_element(o.ks.begin(), o.ks.end()))
     throw usage_error("--list-length must be at least the largest --k");
   if (o.seeds < 1) throw usage_error("--seeds must be at least 1");
+  if (o.patience < 0) throw usage_error("--patience must not be negative (0: never stop early)");
+  if (o.plateau_patience < 1) throw usage_error("--plateau-patience must be at least 1");
   if (o.epochs < 1) throw usage_error("--epochs must be at least 1");
   if (!(o.validation_users > 0 && o.validation_users <= 1)) throw usage_error("--validation-users must lie in (0, 1]");
   if (o.validation_fraction < 0 || o.validation_fraction >= 1)

@@ -164,10 +164,12 @@ inline std::string summary_json(const options& o, const prepared_data& p, const 
     protocol.add_raw("full", metrics_json(m.full, false));
     deviation.add_raw("full", metrics_json(m.full, true));
   }
-  double seconds = 0, epochs = 0;
+  double seconds = 0, epochs = 0, best_epoch = 0, best_validation = 0;
   for (const auto& r : m.runs) {
     seconds += r.train_seconds;
     epochs += r.epochs;
+    best_epoch += r.best_epoch;
+    best_validation += r.best_validation;  // NaN for models without validation: written as null
   }
   const double n = static_cast<double>(m.runs.size());
   gatrec::json_object obj;
@@ -177,10 +179,15 @@ inline std::string summary_json(const options& o, const prepared_data& p, const 
       .add_raw("protocol", protocol.str())
       .add("train_seconds", seconds / n)
       .add("epochs", epochs / n)
+      .add("best_epoch", best_epoch / n)
       .add("seeds", static_cast<std::int64_t>(m.runs.size()))
       .add("first_seed", static_cast<std::int64_t>(m.runs.front().seed))
       .add_raw("std", deviation.str())
       .add("command", o.command_line);
+  if (std::isfinite(best_validation))
+    obj.add("best_validation", best_validation / n);
+  else
+    obj.add_raw("best_validation", "null");
   return obj.str();
 }
 

@@ -48,6 +48,7 @@ inline gatrec::trainer_options trainer_options_for(const options& o, const std::
   gatrec::trainer_options t;
   t.max_epochs = o.epochs;
   t.patience = o.patience;
+  t.plateau.patience = o.plateau_patience;
   t.warmup_epochs = o.warmup;
   t.eval_every = o.eval_every;
   t.validation_metric = o.validation_metric;
