@@ -68,6 +68,9 @@ TEST(MovielensCli, SavedEmbeddingsRankTheWrittenLists) {
   EXPECT_NE(json.str().find("\"command\":\"--data "), std::string::npos) << json.str();
   EXPECT_NE(json.str().find("--model gat --epochs 2"), std::string::npos) << json.str();
   EXPECT_NE(json.str().find("\"recall@10\""), std::string::npos) << json.str();
+  // Without a validation part there is no best validation value: null, not a number.
+  EXPECT_NE(json.str().find("\"best_epoch\":2"), std::string::npos) << json.str();
+  EXPECT_NE(json.str().find("\"best_validation\":null"), std::string::npos) << json.str();
 
   const gatrec::dataset ds = gatrec::load_movielens_100k(root / "ml-100k");
   const gatrec::split fold = gatrec::load_movielens_100k_fold(root / "ml-100k", "u1", ds);
@@ -156,6 +159,7 @@ TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
       {"--model gat --prior ease --select-on model", "--select-on model needs --prior ease --prior-in-loss 0"},
       {"--model gat --select-on model", "--select-on model needs --prior ease --prior-in-loss 0"},
       {"--model gat --prior ease --prior-in-loss 0 --select-on best", "--select-on must be model or ensemble"},
+      {"--model gat --plateau-patience 0", "--plateau-patience must be at least 1"},
   };
   for (const auto& c : cases) {
     const cli_result r = run_cli(data + c.args, dir);
