@@ -160,7 +160,7 @@ inline std::unique_ptr<gatrec::gat_recommender<float>> train_for_explanation(con
   auto make = [&](const gatrec::rating_table& ratings) {
     return std::make_unique<gatrec::gat_recommender<float>>(nu, ni, ratings, features, gopt);
   };
-  auto m = make(p.fit);
+  auto m = make(o.load_model.empty() ? p.fit : model_graph(o, p));
   if (!o.load_model.empty()) {
     const auto meta = gatrec::load_checkpoint(o.load_model, m->parameters());
     log << "loaded " << o.load_model << " (model " << meta.at("model") << ")\n";
@@ -175,14 +175,7 @@ inline std::unique_ptr<gatrec::gat_recommender<float>> train_for_explanation(con
     m = make(p.train);
     gatrec::train(*m, p.train, {}, topt, o.quiet ? nullptr : &log);
   }
-  if (!o.save_model.empty()) {
-    auto meta = m->describe();
-    meta["dataset"] = p.description;
-    meta["seed"] = std::to_string(o.seed);
-    meta["best_epoch"] = std::to_string(result.best_epoch);
-    gatrec::save_checkpoint(o.save_model, m->parameters(), meta);
-    log << "saved " << o.save_model << "\n";
-  }
+  if (!o.save_model.empty()) save_trained_model(o, p, *m, o.seed, result.best_epoch, log);
   return m;
 }
 
@@ -317,7 +310,7 @@ inline void run_faithfulness(const explain_options& e, const options& o, const p
   const float liked = p.explicit_ratings ? o.like_threshold : 0.0f;
   const gatrec::index_t nu = p.data.num_users();
   // Counts in the model's graph: the fit ratings, or all training ratings after --refit.
-  const gatrec::rating_table& in_graph = o.refit && !p.validation.empty() && o.load_model.empty() ? p.train : p.fit;
+  const gatrec::rating_table& in_graph = model_graph(o, p);
   const gatrec::user_item_sets fit_rated(nu, p.data.num_items(), in_graph);
   const gatrec::user_item_sets fit_liked(nu, p.data.num_items(), in_graph, liked);
   std::vector<gatrec::index_t> eligible;

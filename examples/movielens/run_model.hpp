@@ -138,6 +138,31 @@ inline void save_embeddings(const options& o, const prepared_data& p, const std:
   log << "wrote " << prefix << "_{users,items}.{npy,ids}\n";
 }
 
+/// The ratings in a model's graph: every training rating after --refit (or without a validation
+/// part), the fit part otherwise. A loaded model gets the graph it was trained on, which its
+/// checkpoint records ("graph"); checkpoints without that entry are taken as fit-part ones.
+inline const gatrec::rating_table& model_graph(const options& o, const prepared_data& p) {
+  if (!o.load_model.empty()) {
+    const auto meta = gatrec::read_checkpoint_metadata(o.load_model);
+    const auto graph = meta.find("graph");
+    return graph != meta.end() && graph->second == "train" ? p.train : p.fit;
+  }
+  return o.refit && !p.validation.empty() ? p.train : p.fit;
+}
+
+/// --save-model: the parameters, with the model's description, the data, seed and graph.
+template <class Model>
+void save_trained_model(const options& o, const prepared_data& p, Model& m, std::uint64_t seed, int best_epoch,
+                        std::ostream& log) {
+  auto meta = m.describe();
+  meta["dataset"] = p.description;
+  meta["seed"] = std::to_string(seed);
+  meta["best_epoch"] = std::to_string(best_epoch);
+  meta["graph"] = &model_graph(o, p) == &p.train || p.fit.size() == p.train.size() ? "train" : "fit";
+  gatrec::save_checkpoint(o.save_model, m.parameters(), meta);
+  log << "saved " << o.save_model << "\n";
+}
+
 /// Trained embedding models kept by --tune. With --prior-in-loss 0 --select-on model the prior plays
 /// no part in training, so grid settings that differ only in the prior (its weights, EASE's λ) share
 /// one training per seed and are only re-ranked.
@@ -177,9 +202,9 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   r.model = model;
   r.seed = seed;
   const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<gatrec::embedding_recommender<float>> m = make(p.fit);
   // Training (and its validation) sees the prior of the fit part; a loaded model only ranks.
   const bool trains = o.load_model.empty();
+  std::unique_ptr<gatrec::embedding_recommender<float>> m = make(trains ? p.fit : model_graph(o, p));
   std::unique_ptr<gatrec::score_prior> prior = make_prior(o, p, trains ? p.fit : p.train);
   bool prior_on_train = !trains || p.fit.size() == p.train.size();
   gatrec::trainer_options topt = trainer_options_for(o, model, seed, p.explicit_ratings);
@@ -207,14 +232,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
       prior_on_train = true;
       r.epochs += refit.epochs_run;
     }
-    if (!o.save_model.empty()) {
-      auto meta = m->describe();
-      meta["dataset"] = p.description;
-      meta["seed"] = std::to_string(seed);
-      meta["best_epoch"] = std::to_string(result.best_epoch);
-      gatrec::save_checkpoint(o.save_model, m->parameters(), meta);
-      log << "saved " << o.save_model << "\n";
-    }
+    if (!o.save_model.empty()) save_trained_model(o, p, *m, seed, result.best_epoch, log);
   }
   r.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Like the closed-form models, the prior ranks with every training rating: without --refit it

@@ -99,6 +99,34 @@ TEST(MovielensCli, SavedEmbeddingsRankTheWrittenLists) {
   std::filesystem::remove_all(dir);
 }
 
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A model refitted on every training rating and saved ranks, once loaded, on that same graph: the
+// loaded run writes the very lists the training run wrote.
+TEST(MovielensCli, ALoadedRefittedModelRanksOnItsOwnGraph) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("load_refit");
+  const std::string base = "--data \"" + root.string() + "\" --model gat --epochs 3 --warmup 0 --heads 2,1 "
+                           "--head-dim 8 --validation-fraction 0.2 --refit --protocol full --k 10 --quiet ";
+  const std::string model = (dir / "m.bin").string();
+  const cli_result saved = run_cli(base + "--save-model \"" + model + "\" --recommendations \"" +
+                                       (dir / "trained.csv").string() + "\"", dir);
+  ASSERT_EQ(saved.status, 0) << saved.output;
+  const cli_result loaded = run_cli(base + "--load-model \"" + model + "\" --recommendations \"" +
+                                        (dir / "loaded.csv").string() + "\"", dir);
+  ASSERT_EQ(loaded.status, 0) << loaded.output;
+  EXPECT_NE(loaded.output.find("loaded "), std::string::npos) << loaded.output;
+  const std::string trained_lists = read_text(dir / "trained.csv");
+  ASSERT_GT(trained_lists.size(), 1000u);
+  EXPECT_TRUE(trained_lists == read_text(dir / "loaded.csv"));
+  std::filesystem::remove_all(dir);
+}
+
 // The row of a --tune CSV for one setting, without its train_seconds field (wall time).
 std::string tune_row(const std::filesystem::path& csv, const std::string& setting) {
   std::ifstream in(csv);
