@@ -67,18 +67,17 @@ inline std::vector<std::vector<std::string>> grid_combinations(const std::vector
 
 /// The grid flags a model's training does not depend on: with --prior-in-loss 0 --select-on model the
 /// prior only enters the ranking, so its weights and EASE's settings never reach the trainer.
-inline bool ranking_only(const options& o, const std::string& flag) {
-  if (!(o.select_on_model && !o.prior_in_loss)) return false;
+inline bool ranking_only(const std::string& flag) {
   return flag == "--prior-weight" || flag == "--lambda" || flag == "--rating-ease-weight" ||
          flag == "--rating-ease-lambda" || flag == "--rating-center";
 }
 
 /// The key under which a combination's trained model is kept: the flags that shape training.
-inline std::string training_key(const options& o, const std::string& model, std::uint64_t seed,
+inline std::string training_key(const std::string& model, std::uint64_t seed,
                                 const std::vector<std::string>& combo) {
   std::string key = model + " seed=" + std::to_string(seed);
   for (std::size_t k = 0; k + 1 < combo.size(); k += 2)
-    if (!ranking_only(o, combo[k])) key += " " + combo[k] + "=" + combo[k + 1];
+    if (!ranking_only(combo[k])) key += " " + combo[k] + "=" + combo[k + 1];
   return key;
 }
 
@@ -123,7 +122,10 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
       s.model = model;
       for (int k = 0; k < o.seeds; ++k) {
         const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(k);
-        s.runs.push_back(run_model(model, o, p, features, seed, log, {&trained, training_key(o, model, seed, combo)}));
+        // Only a training the prior does not shape can serve another setting; nothing else is kept.
+        const bool reusable = o.select_on_model && !o.prior_in_loss;
+        const trained_slot slot = reusable ? trained_slot{&trained, training_key(model, seed, combo)} : trained_slot{};
+        s.runs.push_back(run_model(model, o, p, features, seed, log, slot));
         evaluate_run(o, p, s.runs.back(), s);
         const auto& tables = s.full;
         if (!header) {
