@@ -40,4 +40,13 @@ cmake -S /usr/src/googletest -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INST
 cmake --build "$build" -j "${GATREC_JOBS:-2}" >/dev/null
 cmake --install "$build" >/dev/null
 rm -rf "$build"
+# MovieLens 100K fold u1 for the --device cuda training run (run.sh skips it when absent). The
+# folder is git-ignored; nothing derived from the data is ever committed.
+data_root="${GATREC_DATA:-$root/../shared/data}"
+if [ -f "$data_root/ml-100k/u1.base" ]; then
+  mkdir -p "$deps/data/ml-100k"
+  for f in u.data u.genre u.item u.user u1.base u1.test; do cp "$data_root/ml-100k/$f" "$deps/data/ml-100k/"; done
+else
+  echo "prepare_deps: no ML-100K under $data_root (set GATREC_DATA); run.sh will skip the training run" >&2
+fi
 echo "prepare_deps: $(du -sh "$deps" | cut -f1) in $deps; pass carry: [\".device-deps\"] to the device tool"

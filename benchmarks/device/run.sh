@@ -2,6 +2,9 @@
 # The device check of gatrec's CUDA code, in one call on a GPU machine (H100/H200, sm_90):
 #   1. configure (-DCMAKE_CUDA_ARCHITECTURES=90) and build the CUDA tests and benchmarks (-j16)
 #   2. run the GPU tests and the CPU emulation test
+#   2b. gatrec-movielens --device cuda on ML-100K u1 (when .device-deps/data has it): a full
+#      training run with validation stopping (the "under 10 s" target), and 20 epochs on the GPU
+#      and on the CPU for a per-epoch ratio
 #   3. compute-sanitizer --tool memcheck on small test cases
 #   4. check that the C++ and Python graph generators agree (checksum)
 #   5. the benchmarks (a subset that fits: full ML-25M shape for the attention core, 10% and full
@@ -96,21 +99,23 @@ fi
 
 step configure 150 cmake -S "$root" -B "$build" "${generator_args[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DCMAKE_CUDA_COMPILER="$nvcc_path" -DGATREC_ENABLE_CUDA=ON -DGATREC_BUILD_TESTS=ON -DGATREC_BUILD_BENCHMARKS=ON \
-  -DGATREC_BUILD_EXAMPLES=OFF -DGATREC_ENABLE_LLM=OFF -DGATREC_INSTALL=OFF "${prefix_args[@]}"
+  -DGATREC_BUILD_EXAMPLES=ON -DGATREC_ENABLE_LLM=OFF -DGATREC_INSTALL=OFF "${prefix_args[@]}"
 if ! ok configure; then
   say "configure failed: see run.log (missing Eigen/GTest/benchmark? run benchmarks/device/prepare_deps.sh and carry .device-deps)"
   cat "$steps_file"
   exit 1
 fi
 
-targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_kernels test_cuda_math_emulation bench_gat_cuda)
+targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_recommender test_cuda_kernels
+  test_cuda_math_emulation bench_gat_cuda gatrec-movielens)
 # -k: build every target that compiles even when one does not.
 step build 330 cmake --build "$build" -j "$jobs" --target "${targets[@]}" -- "${keep_going[@]}"
 
 # ------------------------------------------------------------------------------------------------
 run_tests() {
   local failed=0
-  for t in test_cuda_smoke test_cuda_kernels test_cuda_attention test_cuda_model test_cuda_math_emulation; do
+  for t in test_cuda_smoke test_cuda_kernels test_cuda_attention test_cuda_model test_cuda_recommender \
+    test_cuda_math_emulation; do
     if [ -x "$build/tests/$t" ]; then
       echo "--- $t"
       "$build/tests/$t" --gtest_color=no || failed=1
@@ -136,6 +141,38 @@ if [ "$(time_left)" -gt 200 ]; then
   step memcheck 90 run_sanitizer
 else
   record memcheck "skipped (time)"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# ML-100K u1 with the GAT encoder on the GPU: the README's GAT command (validation stopping, refit
+# off so that it is one training), then 20 fixed epochs on each device for the per-epoch ratio.
+train_ml100k() {
+  local cli="$build/examples/gatrec-movielens" data="$root/.device-deps/data"
+  local common=(--data "$data" --model gatv2 --loss softmax --cosine-scores --temperature 0.2 --cos-weight 0)
+  local t s
+  t=$(date +%s.%N)
+  "$cli" "${common[@]}" --device cuda --protocol both --json "$out/ml100k_gpu.json" || return 1
+  s=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t" "$(date +%s.%N)")
+  echo "ml100k full run on the GPU: ${s}s wall (data loading, training with validation, evaluation)"
+  for dev in cuda cpu; do
+    "$cli" "${common[@]}" --device "$dev" --validation-fraction 0 --epochs 20 --protocol full --k 20 \
+      --json "$out/ml100k_20epochs_$dev.json" || return 1
+  done
+  python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def secs(dev):
+    text = open(f"{out}/ml100k_20epochs_{dev}.json").read()
+    return float(re.search(r'"train_seconds":([0-9.eE+-]+)', text).group(1))
+g, c = secs("cuda"), secs("cpu")
+print(f"ml100k 20 epochs, training seconds: gpu {g:.2f}, cpu {c:.2f}, cpu/gpu {c / g:.1f}x")
+PY
+}
+export -f train_ml100k
+if [ -x "$build/examples/gatrec-movielens" ] && [ -f "$root/.device-deps/data/ml-100k/u1.base" ] && [ "$(time_left)" -gt 250 ]; then
+  step ml100k_train 120 train_ml100k
+else
+  record ml100k_train "skipped (no data in .device-deps/data, not built or no time)"
 fi
 
 # ------------------------------------------------------------------------------------------------
@@ -296,6 +333,7 @@ PY
   echo
   echo "==================== summary ===================="
   if command -v python3 >/dev/null; then summarise || echo "(summary script failed)"; fi
+  grep -h "^ml100k " "$log_file" || true
   echo
   echo "steps:"
   sed 's/^/  /' "$steps_file"

@@ -30,9 +30,11 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data_setup.hpp"
+#include "device_backend.hpp"
 #include "options.hpp"
 #include "run_model.hpp"
 
@@ -150,6 +152,8 @@ inline gatrec::evidence_weighting evidence_weighting_of(const explain_options& e
 }
 
 /// Trains (or loads) the GAT model of the main job, keeping it (run_embedding_model ranks and drops it).
+/// With --device cuda a device model trains and its parameters are copied into the host model that
+/// is returned (explanations read attention weights on the host).
 inline std::unique_ptr<gatrec::gat_recommender<float>> train_for_explanation(const options& o, const prepared_data& p,
                                                                              const gatrec::matrix<float>& features,
                                                                              std::ostream& log) {
@@ -160,20 +164,36 @@ inline std::unique_ptr<gatrec::gat_recommender<float>> train_for_explanation(con
   auto make = [&](const gatrec::rating_table& ratings) {
     return std::make_unique<gatrec::gat_recommender<float>>(nu, ni, ratings, features, gopt);
   };
-  auto m = make(o.load_model.empty() ? p.fit : model_graph(o, p));
+  auto train_on = [&](const gatrec::rating_table& ratings, const gatrec::rating_table& validation,
+                      const gatrec::trainer_options& topt) {
+    auto host = make(ratings);
+    std::pair<std::unique_ptr<gatrec::gat_recommender<float>>, gatrec::training_result> out;
+    if (o.device == "cuda") {
+      auto device = make_device_gat_recommender(nu, ni, ratings, features, gopt);
+      out.second = gatrec::train(*device, ratings, validation, topt, o.quiet ? nullptr : &log);
+      const auto from = device->parameters(), to = host->parameters();
+      for (std::size_t k = 0; k < to.size(); ++k) to[k]->value = from[k]->value;
+    } else {
+      out.second = gatrec::train(*host, ratings, validation, topt, o.quiet ? nullptr : &log);
+    }
+    out.first = std::move(host);
+    return out;
+  };
   if (!o.load_model.empty()) {
+    auto m = make(model_graph(o, p));
     const auto meta = gatrec::load_checkpoint(o.load_model, m->parameters());
     log << "loaded " << o.load_model << " (model " << meta.at("model") << ")\n";
     return m;
   }
   gatrec::trainer_options topt = trainer_options_for(o, name, o.seed, p.explicit_ratings);
-  const auto result = gatrec::train(*m, p.fit, p.validation, topt, o.quiet ? nullptr : &log);
+  auto trained = train_on(p.fit, p.validation, topt);
+  std::unique_ptr<gatrec::gat_recommender<float>> m = std::move(trained.first);
+  const gatrec::training_result& result = trained.second;
   if (o.refit && !p.validation.empty()) {
     log << "refit on all " << p.train.size() << " training ratings for " << result.best_epoch << " epochs\n";
     topt.lr_schedule.clear();
     for (int e = 0; e < result.best_epoch; ++e) topt.lr_schedule.push_back(result.history[static_cast<std::size_t>(e)].lr);
-    m = make(p.train);
-    gatrec::train(*m, p.train, {}, topt, o.quiet ? nullptr : &log);
+    m = train_on(p.train, {}, topt).first;
   }
   if (!o.save_model.empty()) save_trained_model(o, p, *m, o.seed, result.best_epoch, log);
   return m;

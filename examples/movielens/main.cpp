@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "data_setup.hpp"
+#include "device_backend.hpp"
 #include "explain.hpp"
 #include "options.hpp"
 #include "report.hpp"
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   try {
     if (o.threads > 0) gatrec::set_num_threads(o.threads);
     std::ostream& log = std::cerr;
+    if (o.device == "cuda") {
+      const std::string device = require_cuda_device();  // fails here, before any data is read
+      log << "device: " << device << '\n';
+    }
     const prepared_data p = prepare_data(o, log);
     const gatrec::matrix<float> features = load_features(o, p, log);
     if (!o.tune.empty()) {

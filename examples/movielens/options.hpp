@@ -33,6 +33,7 @@ struct options {
   int seeds = 1;                  // repeat each model with seeds seed, seed+1, ...
   std::uint64_t seed = 42;
   int threads = 0;                // 0: OpenMP's default
+  std::string device = "cpu";     // cpu | cuda (GAT encoder on the GPU; device_backend.hpp)
   // Features.
   std::string user_features, item_features;  // .npy (+ .ids beside them); random init when absent
   bool freeze_features = false;
@@ -112,6 +113,8 @@ What to run:
   --k LIST                cut-offs (default 10,20)
   --seed N, --seeds N     first seed and number of seeds per model (mean and std reported)
   --threads N             OpenMP threads
+  --device D              cpu (default) | cuda: gat/gatv2 encoders run on the GPU (forward and
+                          backward); loss, AdamW and ranking stay on the CPU
 Features:
   --user-features PATH    .npy (rows in the order of PATH with .ids instead of .npy, one raw id per line)
   --item-features PATH    same for items; without them features are N(0, init-std^2)
@@ -230,6 +233,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--seeds") o.seeds = static_cast<int>(to_int(flag, value()));
     else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(to_int(flag, value()));
     else if (flag == "--threads") o.threads = static_cast<int>(to_int(flag, value()));
+    else if (flag == "--device") o.device = value();
     else if (flag == "--user-features") o.user_features = value();
     else if (flag == "--item-features") o.item_features = value();
     else if (flag == "--freeze-features") o.freeze_features = true;
@@ -298,6 +302,7 @@ inline options parse_options(int argc, char** argv) {
     throw usage_error("--protocol must be paper, full or both; got '" + o.protocol + "'");
   const std::vector<std::string> models{"gat", "gatv2", "lightgcn", "mf", "pop", "ease", "itemknn"};
   if (o.models.empty()) throw usage_error("--model needs at least one model");
+  if (o.device != "cpu" && o.device != "cuda") throw usage_error("--device must be cpu or cuda, got '" + o.device + "'");
   for (const auto& m : o.models)
     if (std::find(models.begin(), models.end(), m) == models.end())
       throw usage_error("unknown model '" + m + "' (known: gat, gatv2, lightgcn, mf, pop, ease, itemknn)");

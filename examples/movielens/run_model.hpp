@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "data_setup.hpp"
+#include "device_backend.hpp"
 #include "options.hpp"
 
 namespace movielens {
@@ -270,7 +271,8 @@ inline model_run run_model(const std::string& model, const options& o, const pre
     const int in_dim = features.size() > 0 ? static_cast<int>(features.cols()) : 384;
     const auto gopt = gat_options_for(o, model, in_dim, seed);
     return run_embedding_model(
-        [&](const gatrec::rating_table& train) {
+        [&](const gatrec::rating_table& train) -> std::unique_ptr<gatrec::embedding_recommender<float>> {
+          if (o.device == "cuda") return make_device_gat_recommender(nu, ni, train, features, gopt);
           return std::make_unique<gatrec::gat_recommender<float>>(nu, ni, train, features, gopt);
         },
         o, p, model, seed, log, slot);

@@ -10,6 +10,7 @@
 #include "gatrec/cuda/device_attention.cuh"
 #include "gatrec/cuda/device_buffer.cuh"
 #include "gatrec/cuda/device_gat_model.cuh"
+#include "gatrec/cuda/device_gat_recommender.cuh"
 #include "gatrec/cuda/device_graph.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/device_parameter.cuh"

@@ -197,4 +197,40 @@ TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
   std::filesystem::remove_all(dir);
 }
 
+// --device cuda trains the GAT encoder on a GPU with the CPU's results up to rounding; without a GPU
+// (or without CUDA in the build) it stops before reading any data, saying why.
+TEST(MovielensCli, DeviceCudaTrainsLikeTheCpuOrSaysWhyNot) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("device");
+  const cli_result unknown = run_cli("--device tpu", dir);
+  EXPECT_EQ(unknown.status, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("--device must be cpu or cuda"), std::string::npos) << unknown.output;
+
+  const std::string base = "--data \"" + root.string() + "\" --model gatv2 --epochs 3 --warmup 0 --heads 2,1 "
+                           "--head-dim 8 --validation-fraction 0.2 --protocol full --k 10 --quiet ";
+  const cli_result gpu = run_cli(base + "--device cuda --json \"" + (dir / "gpu.json").string() + "\"", dir);
+  if (gpu.status != 0) {
+    // No GPU here: status 1 from a CUDA build, 2 (a usage error) from a build without CUDA.
+    EXPECT_EQ(gpu.status, GATREC_CLI_WITH_CUDA ? 1 : 2) << gpu.output;
+    EXPECT_NE(gpu.output.find(GATREC_CLI_WITH_CUDA ? "--device cuda: no" : "built without CUDA"), std::string::npos)
+        << gpu.output;
+    EXPECT_EQ(gpu.output.find("data:"), std::string::npos) << "read data before failing:\n" << gpu.output;
+    std::filesystem::remove_all(dir);
+    return;
+  }
+  EXPECT_NE(gpu.output.find("device: CUDA device"), std::string::npos) << gpu.output;
+  const cli_result cpu = run_cli(base + "--json \"" + (dir / "cpu.json").string() + "\"", dir);
+  ASSERT_EQ(cpu.status, 0) << cpu.output;
+  // Same training up to float rounding: recall@10 within one swapped pair per ~100 users.
+  auto recall = [](const std::string& json) {
+    const auto at = json.find("\"recall@10\":");
+    EXPECT_NE(at, std::string::npos) << json;
+    return at == std::string::npos ? -1.0 : std::atof(json.c_str() + at + 12);
+  };
+  const double r_gpu = recall(read_text(dir / "gpu.json")), r_cpu = recall(read_text(dir / "cpu.json"));
+  EXPECT_GT(r_cpu, 0.0);
+  EXPECT_NEAR(r_gpu, r_cpu, 0.01);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace

@@ -9,33 +9,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "support/planted_ratings.hpp"
+
 namespace {
 
-// Users and items fall into `clusters` groups; users like (5) items of their group and dislike (1)
-// a few others. Validation holds out two liked items per user.
-struct planted {
-  gatrec::index_t users = 60, items = 40;
-  gatrec::rating_table train, validation;
-};
-
-planted make_planted(int clusters = 2) {
-  planted p;
-  gatrec::rng gen(17);
-  const gatrec::index_t per_cluster = p.items / clusters;
-  for (gatrec::index_t u = 0; u < p.users; ++u) {
-    const gatrec::index_t c = u % clusters;
-    std::vector<gatrec::index_t> own;
-    for (gatrec::index_t i = c * per_cluster; i < (c + 1) * per_cluster; ++i) own.push_back(i);
-    std::shuffle(own.begin(), own.end(), gen);
-    for (int k = 0; k < 8; ++k) p.train.push_back(u, own[k], 5.0f);
-    for (int k = 8; k < 10; ++k) p.validation.push_back(u, own[k], 5.0f);
-    for (int k = 0; k < 2; ++k) {
-      const auto other = static_cast<gatrec::index_t>(((c + 1) % clusters) * per_cluster + gen.below(per_cluster));
-      p.train.push_back(u, other, 1.0f);
-    }
-  }
-  return p;
-}
+using gatrec::test::make_planted;
 
 gatrec::gat_recommender_options small_gat() {
   gatrec::gat_recommender_options o;

@@ -1,0 +1,37 @@
+// --device cuda for gatrec-movielens (declarations and the reasons for the split: device_backend.hpp).
+#include <gatrec/cuda/device.cuh>
+#include <gatrec/cuda/device_gat_recommender.cuh>
+
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "device_backend.hpp"
+
+namespace movielens {
+
+std::string require_cuda_device() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    throw gatrec::error(std::string("--device cuda: no usable CUDA device (cudaGetDeviceCount: ") +
+                        cudaGetErrorString(status) + ")");
+  }
+  if (count == 0) throw gatrec::error("--device cuda: no CUDA device on this machine");
+  int device = 0;
+  cudaDeviceProp prop{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
+    throw gatrec::error("--device cuda: cannot read the properties of CUDA device " + std::to_string(device));
+  return "CUDA device " + std::to_string(device) + ": " + prop.name + " (sm_" + std::to_string(prop.major) +
+         std::to_string(prop.minor) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
+}
+
+std::unique_ptr<gatrec::embedding_recommender<float>> make_device_gat_recommender(
+    gatrec::index_t num_users, gatrec::index_t num_items, const gatrec::rating_table& train,
+    const gatrec::matrix<float>& features, const gatrec::gat_recommender_options& opt) {
+  require_cuda_device();
+  return std::make_unique<gatrec::cuda::device_gat_recommender>(num_users, num_items, train, features, opt);
+}
+
+}  // namespace movielens
