@@ -88,6 +88,7 @@ struct options {
   std::string tune;            // grid "name=v1,v2;name2=v3" over these same options
   std::string tune_metric;     // default: --validation-metric
   std::string tune_csv = "tune.csv";
+  std::string tune_cache;      // folder keeping trained embeddings across --tune runs (training_cache.hpp)
 };
 
 inline const char* usage() {
@@ -165,6 +166,10 @@ Tuning (validation part only; the test part is never read):
                           scored on the validation part; prints each model's best setting
   --tune-metric M         what "best" means (default: --validation-metric), e.g. paper:ndcg@10
   --tune-csv PATH         every run's validation metrics (default tune.csv)
+  --tune-cache DIR        keep the trainings a later --tune can reuse (--prior-in-loss 0
+                          --select-on model) in DIR, so that widening a prior-weight grid costs no
+                          training; keyed by the data and the training flags (clear it after
+                          changing the code)
 )";
 }
 
@@ -292,6 +297,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--tune") o.tune = value();
     else if (flag == "--tune-metric") o.tune_metric = value();
     else if (flag == "--tune-csv") o.tune_csv = value();
+    else if (flag == "--tune-cache") o.tune_cache = value();
     else throw usage_error("unknown option '" + flag + "'");
   }
   // Cross-checks, so that a mistake fails before minutes of training.
@@ -302,6 +308,7 @@ inline options parse_options(int argc, char** argv) {
     throw usage_error("--protocol must be paper, full or both; got '" + o.protocol + "'");
   const std::vector<std::string> models{"gat", "gatv2", "lightgcn", "mf", "pop", "ease", "itemknn"};
   if (o.models.empty()) throw usage_error("--model needs at least one model");
+  if (!o.tune_cache.empty() && o.tune.empty()) throw usage_error("--tune-cache needs --tune");
   if (o.device != "cpu" && o.device != "cuda") throw usage_error("--device must be cpu or cuda, got '" + o.device + "'");
   for (const auto& m : o.models)
     if (std::find(models.begin(), models.end(), m) == models.end())

@@ -27,21 +27,11 @@
 
 #include "data_setup.hpp"
 #include "device_backend.hpp"
+#include "model_run.hpp"
 #include "options.hpp"
+#include "training_cache.hpp"
 
 namespace movielens {
-
-/// What one model run produces.
-struct model_run {
-  std::string model;
-  std::uint64_t seed = 0;
-  gatrec::ranked_lists lists;   // (num_users, list_length), training items masked
-  double train_seconds = 0;
-  int epochs = 0;               // epochs run (0 for closed-form models)
-  int best_epoch = 0;
-  double best_validation = std::nan("");
-  std::vector<gatrec::epoch_record> history;
-};
 
 inline gatrec::trainer_options trainer_options_for(const options& o, const std::string& model, std::uint64_t seed,
                                                    bool explicit_ratings) {
@@ -164,25 +154,6 @@ void save_trained_model(const options& o, const prepared_data& p, Model& m, std:
   log << "saved " << o.save_model << "\n";
 }
 
-/// Trained embedding models kept by --tune. With --prior-in-loss 0 --select-on model the prior plays
-/// no part in training, so grid settings that differ only in the prior (its weights, EASE's λ) share
-/// one training per seed and are only re-ranked.
-struct trained_models {
-  struct entry {
-    model_run run;              // the training record (no lists)
-    gatrec::matrix<float> h;    // final node embeddings, users first
-    gatrec::index_t num_users = 0;
-  };
-  std::map<std::string, entry> entries;
-};
-
-/// Where run_model may find or leave a trained model: a store and the key of this training
-/// (model, seed and every option that shapes training). Empty: train, keep nothing.
-struct trained_slot {
-  trained_models* store = nullptr;
-  std::string key;
-};
-
 /// Trains (or loads, or finds in `slot`) an embedding model and ranks every user's unseen items.
 /// @param make builds a fresh model on the ratings it is given (called again for --refit)
 template <class Make>
@@ -190,12 +161,13 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
                               std::uint64_t seed, std::ostream& log, const trained_slot& slot = {}) {
   const gatrec::user_item_sets mask(p.data.num_users(), p.data.num_items(), p.train);
   if (slot.store != nullptr) {
-    const auto found = slot.store->entries.find(slot.key);
-    if (found != slot.store->entries.end()) {
-      log << "reusing the trained " << model << " (seed " << seed << "): only the ranking prior differs\n";
-      model_run r = found->second.run;
+    bool from_disk = false;
+    if (const auto* found = slot.store->find(slot.key, &from_disk)) {
+      log << "reusing the trained " << model << " (seed " << seed << (from_disk ? ", from the tune cache" : "")
+          << "): only the ranking prior differs\n";
+      model_run r = found->run;
       const auto prior = make_prior(o, p, p.train);
-      r.lists = gatrec::rank_embeddings(found->second.h, found->second.num_users, mask, o.list_length, prior.get());
+      r.lists = gatrec::rank_embeddings(found->h, found->num_users, mask, o.list_length, prior.get());
       return r;
     }
   }
@@ -241,7 +213,7 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   if (prior != nullptr && !prior_on_train) prior = make_prior(o, p, p.train);
   const auto& h = m->forward(gatrec::run_mode{});
   if (!o.save_embeddings.empty()) save_embeddings(o, p, model, seed, h, m->num_users(), log);
-  if (slot.store != nullptr) slot.store->entries[slot.key] = {r, h, m->num_users()};
+  if (slot.store != nullptr) slot.store->keep(slot.key, {r, h, m->num_users()});
   r.lists = gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get());
   return r;
 }

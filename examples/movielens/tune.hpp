@@ -6,7 +6,8 @@
 // given on the command line (`--lr 1e-3 --negatives 4` ...). Each run is fitted on the fit part and
 // evaluated on the validation part, under both protocols; the test part is never looked at. Every
 // model is tuned the same way, so comparisons stay fair. Settings that only change a score
-// ensemble's ranking prior (under --prior-in-loss 0 --select-on model) reuse one training per seed.
+// ensemble's ranking prior (under --prior-in-loss 0 --select-on model) reuse one training per seed,
+// also across processes with --tune-cache DIR (training_cache.hpp).
 
 #include <fstream>
 #include <ostream>
@@ -16,6 +17,7 @@
 #include "options.hpp"
 #include "report.hpp"
 #include "run_model.hpp"
+#include "training_cache.hpp"
 
 namespace movielens {
 
@@ -65,22 +67,6 @@ inline std::vector<std::vector<std::string>> grid_combinations(const std::vector
   return out;
 }
 
-/// The grid flags a model's training does not depend on: with --prior-in-loss 0 --select-on model the
-/// prior only enters the ranking, so its weights and EASE's settings never reach the trainer.
-inline bool ranking_only(const std::string& flag) {
-  return flag == "--prior-weight" || flag == "--lambda" || flag == "--rating-ease-weight" ||
-         flag == "--rating-ease-lambda" || flag == "--rating-center";
-}
-
-/// The key under which a combination's trained model is kept: the flags that shape training.
-inline std::string training_key(const std::string& model, std::uint64_t seed,
-                                const std::vector<std::string>& combo) {
-  std::string key = model + " seed=" + std::to_string(seed);
-  for (std::size_t k = 0; k + 1 < combo.size(); k += 2)
-    if (!ranking_only(combo[k])) key += " " + combo[k] + "=" + combo[k + 1];
-  return key;
-}
-
 inline std::string describe(const std::vector<std::string>& args) {
   std::string s;
   for (std::size_t k = 0; k + 1 < args.size(); k += 2) s += (s.empty() ? "" : " ") + args[k].substr(2) + "=" + args[k + 1];
@@ -105,7 +91,13 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
   std::ofstream csv(base.tune_csv);
   if (!csv) throw gatrec::io_error("cannot write " + base.tune_csv);
   bool header = false;
-  trained_models trained;
+  trained_models trained(base.tune_cache);
+  const std::string data_key = p.description + " fit=" + std::to_string(p.train.size()) +
+                               " validation=" + std::to_string(p.test.size());
+  // base_args starts with the program's name, which says nothing about training.
+  auto training_args = [](const std::vector<std::string>& args) {
+    return std::vector<std::string>(args.begin() + (args.empty() ? 0 : 1), args.end());
+  };
   for (const auto& model : base.models) {
     double best = -1;
     std::string best_setting;
@@ -124,7 +116,8 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
         const std::uint64_t seed = o.seed + static_cast<std::uint64_t>(k);
         // Only a training the prior does not shape can serve another setting; nothing else is kept.
         const bool reusable = o.select_on_model && !o.prior_in_loss;
-        const trained_slot slot = reusable ? trained_slot{&trained, training_key(model, seed, combo)} : trained_slot{};
+        const trained_slot slot =
+            reusable ? trained_slot{&trained, training_key(data_key, model, seed, training_args(args))} : trained_slot{};
         s.runs.push_back(run_model(model, o, p, features, seed, log, slot));
         evaluate_run(o, p, s.runs.back(), s);
         const auto& tables = s.full;

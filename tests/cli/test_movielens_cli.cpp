@@ -1,7 +1,8 @@
 // gatrec-movielens end to end on ML-100K u1 (skips without the data): the embeddings written by
 // --save-embeddings rank exactly the lists written by --recommendations, their id files name the
 // dataset's raw ids, --json records the command, --tune reuses a training where only the ranking
-// prior differs, and inconsistent options are refused with exit status 2 before any training.
+// prior differs (also across processes with --tune-cache), --device cuda trains like the CPU or says
+// why it cannot, and inconsistent options are refused with exit status 2 before any training.
 
 #include <gatrec/data/movielens_100k.hpp>
 #include <gatrec/embeddings/npy.hpp>
@@ -172,6 +173,34 @@ TEST(MovielensCli, TuneReusesTrainingAcrossPriorWeights) {
   std::filesystem::remove_all(dir);
 }
 
+// --tune-cache keeps those trainings on disk: a later process widening the weight grid trains
+// nothing and ranks exactly as the process that trained; a change to a training flag trains anew.
+TEST(MovielensCli, TuneCacheReusesTrainingAcrossProcesses) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("tune_cache");
+  const std::string base = "--data \"" + root.string() + "\" --model mf --epochs 6 --warmup 0 --quiet "
+                           "--validation-fraction 0.2 --prior ease --lambda 300 --prior-in-loss 0 --select-on model "
+                           "--tune-cache \"" + (dir / "cache").string() + "\" ";
+  auto tune = [&](const std::string& extra, const std::string& grid, const std::string& csv) {
+    return run_cli(base + extra + " --tune \"" + grid + "\" --tune-csv \"" + (dir / csv).string() + "\"", dir);
+  };
+  const cli_result first = tune("", "prior-weight=2", "first.csv");
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_EQ(first.output.find("reusing"), std::string::npos) << first.output;
+  const cli_result wider = tune("", "prior-weight=0.5,2", "wider.csv");
+  ASSERT_EQ(wider.status, 0) << wider.output;
+  EXPECT_NE(wider.output.find("reusing the trained mf (seed 42, from the tune cache)"), std::string::npos)
+      << wider.output;
+  const std::string cached = tune_row(dir / "wider.csv", "prior-weight=2");
+  ASSERT_EQ(cached.rfind("mf,", 0), 0u) << cached;
+  EXPECT_EQ(cached, tune_row(dir / "first.csv", "prior-weight=2"));
+  EXPECT_NE(cached, tune_row(dir / "wider.csv", "prior-weight=0.5"));
+  const cli_result changed = tune("--epochs 5", "prior-weight=2", "changed.csv");
+  ASSERT_EQ(changed.status, 0) << changed.output;
+  EXPECT_EQ(changed.output.find("reusing"), std::string::npos) << changed.output;
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
   GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
   const auto dir = fresh_dir("refusals");
@@ -188,6 +217,7 @@ TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
       {"--model gat --select-on model", "--select-on model needs --prior ease --prior-in-loss 0"},
       {"--model gat --prior ease --prior-in-loss 0 --select-on best", "--select-on must be model or ensemble"},
       {"--model gat --plateau-patience 0", "--plateau-patience must be at least 1"},
+      {"--model mf --tune-cache cache", "--tune-cache needs --tune"},
   };
   for (const auto& c : cases) {
     const cli_result r = run_cli(data + c.args, dir);
