@@ -55,23 +55,25 @@ inline prepared_data prepare_data(const options& o, std::ostream& log) {
     } else {
       // The official test part is held out from us: carve a per-user test share from train.txt.
       auto sp = gatrec::per_user_random_split(l.parts.train, p.data.num_users(), 1.0 - o.test_fraction, 0.0,
-                                              o.seed ^ 0x7E57ull);
+                                              split_seed_of(o) ^ 0x7E57ull);
       p.train = std::move(sp.train);
       p.test = std::move(sp.test);
-      p.description = "lcfn train.txt, per-user random " + std::to_string(o.test_fraction) + " test share";
+      p.description = "lcfn train.txt, per-user random " + std::to_string(o.test_fraction) +
+                      " test share, split seed " + std::to_string(split_seed_of(o));
     }
   } else {
     p.data = o.dataset == "ml-1m" ? gatrec::load_movielens_dat(dataset_folder(o, "ml-1m"))
                                   : gatrec::load_movielens_csv(dataset_folder(o, "ml-latest-small"));
     auto sp = gatrec::per_user_random_split(p.data.ratings, p.data.num_users(), 1.0 - o.test_fraction, 0.0,
-                                            o.seed ^ 0x7E57ull);
+                                            split_seed_of(o) ^ 0x7E57ull);
     p.train = std::move(sp.train);
     p.test = std::move(sp.test);
-    p.description = o.dataset + ", per-user random " + std::to_string(o.test_fraction) + " test share";
+    p.description = o.dataset + ", per-user random " + std::to_string(o.test_fraction) +
+                    " test share, split seed " + std::to_string(split_seed_of(o));
   }
   if (o.validation_fraction > 0) {
     auto [fit, validation] =
-        gatrec::carve_validation(p.train, p.data.num_users(), o.validation_fraction, o.seed ^ 0x7A11ull,
+        gatrec::carve_validation(p.train, p.data.num_users(), o.validation_fraction, split_seed_of(o) ^ 0x7A11ull,
                                  o.validation_users);
     p.fit = std::move(fit);
     p.validation = std::move(validation);

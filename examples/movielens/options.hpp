@@ -32,6 +32,7 @@ struct options {
   std::vector<int> ks{10, 20};
   int seeds = 1;                  // repeat each model with seeds seed, seed+1, ...
   std::uint64_t seed = 42;
+  std::int64_t split_seed = -1;   // test and validation carving; -1: --seed (split_seed_of)
   int threads = 0;                // 0: OpenMP's default
   std::string device = "cpu";     // cpu | cuda (GAT encoder on the GPU; device_backend.hpp)
   // Features.
@@ -91,6 +92,12 @@ struct options {
   std::string tune_cache;      // folder keeping trained embeddings across --tune runs (training_cache.hpp)
 };
 
+/// The seed of the data split: --split-seed, else --seed (so that one process per seed, as earlier
+/// runs did, still draws one split per seed).
+inline std::uint64_t split_seed_of(const options& o) {
+  return o.split_seed >= 0 ? static_cast<std::uint64_t>(o.split_seed) : o.seed;
+}
+
 inline const char* usage() {
   return R"(usage: gatrec-movielens [options]
 
@@ -113,6 +120,8 @@ What to run:
   --protocol P            paper (rated-only, PAPER.md) | full | both (default both)
   --k LIST                cut-offs (default 10,20)
   --seed N, --seeds N     first seed and number of seeds per model (mean and std reported)
+  --split-seed N          seed of the carved test part (datasets without official folds) and of the
+                          validation part (default: --seed); --seeds N shares one split
   --threads N             OpenMP threads
   --device D              cpu (default) | cuda: gat/gatv2 encoders run on the GPU (forward and
                           backward); loss, AdamW and ranking stay on the CPU
@@ -237,6 +246,7 @@ inline options parse_options(int argc, char** argv) {
     else if (flag == "--k") o.ks = to_int_list(flag, value());
     else if (flag == "--seeds") o.seeds = static_cast<int>(to_int(flag, value()));
     else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(to_int(flag, value()));
+    else if (flag == "--split-seed") o.split_seed = to_int(flag, value());
     else if (flag == "--threads") o.threads = static_cast<int>(to_int(flag, value()));
     else if (flag == "--device") o.device = value();
     else if (flag == "--user-features") o.user_features = value();
@@ -308,6 +318,7 @@ inline options parse_options(int argc, char** argv) {
     throw usage_error("--protocol must be paper, full or both; got '" + o.protocol + "'");
   const std::vector<std::string> models{"gat", "gatv2", "lightgcn", "mf", "pop", "ease", "itemknn"};
   if (o.models.empty()) throw usage_error("--model needs at least one model");
+  if (o.split_seed < -1) throw usage_error("--split-seed must not be negative");
   if (!o.tune_cache.empty() && o.tune.empty()) throw usage_error("--tune-cache needs --tune");
   if (o.device != "cpu" && o.device != "cuda") throw usage_error("--device must be cpu or cuda, got '" + o.device + "'");
   for (const auto& m : o.models)

@@ -92,8 +92,8 @@ inline void run_tuning(const std::vector<std::string>& base_args, const options&
   if (!csv) throw gatrec::io_error("cannot write " + base.tune_csv);
   bool header = false;
   trained_models trained(base.tune_cache);
-  const std::string data_key = p.description + " fit=" + std::to_string(p.train.size()) +
-                               " validation=" + std::to_string(p.test.size());
+  const std::string data_key = p.description + " split_seed=" + std::to_string(split_seed_of(base)) +
+                               " fit=" + std::to_string(p.train.size()) + " validation=" + std::to_string(p.test.size());
   // base_args starts with the program's name, which says nothing about training.
   auto training_args = [](const std::vector<std::string>& args) {
     return std::vector<std::string>(args.begin() + (args.empty() ? 0 : 1), args.end());

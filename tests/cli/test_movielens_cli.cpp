@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -201,6 +202,31 @@ TEST(MovielensCli, TuneCacheReusesTrainingAcrossProcesses) {
   std::filesystem::remove_all(dir);
 }
 
+// A carved test part is drawn from --split-seed (default --seed): runs with different model seeds
+// share a split only when they share the split seed, and the JSON names it.
+TEST(MovielensCli, SplitSeedFixesTheCarvedTestPart) {
+  GATREC_REQUIRE_DATA(root, "ml-1m-lcfn/train.txt");
+  const auto dir = fresh_dir("split_seed");
+  auto run = [&](const std::string& seeds, const std::string& name) {
+    const cli_result r = run_cli("--data \"" + root.string() + "\" --dataset lcfn --model pop --protocol full --k 20 "
+                                 "--quiet " + seeds + " --json \"" + (dir / name).string() + "\"", dir);
+    EXPECT_EQ(r.status, 0) << r.output;
+    const std::string json = read_text(dir / name);
+    const auto at = json.find("\"recall@20\":");
+    EXPECT_NE(at, std::string::npos) << json;
+    return std::make_pair(json.find("split seed " + std::string(seeds == "--seed 43" ? "43" : "42")) !=
+                              std::string::npos,
+                          at == std::string::npos ? std::string() : json.substr(at, 32));
+  };
+  const auto base = run("--seed 42", "a.json");
+  const auto pinned = run("--seed 43 --split-seed 42", "b.json");
+  const auto drawn = run("--seed 43", "c.json");
+  EXPECT_TRUE(base.first && pinned.first && drawn.first);
+  EXPECT_EQ(pinned.second, base.second);
+  EXPECT_NE(drawn.second, base.second);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
   GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
   const auto dir = fresh_dir("refusals");
@@ -218,6 +244,7 @@ TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
       {"--model gat --prior ease --prior-in-loss 0 --select-on best", "--select-on must be model or ensemble"},
       {"--model gat --plateau-patience 0", "--plateau-patience must be at least 1"},
       {"--model mf --tune-cache cache", "--tune-cache needs --tune"},
+      {"--model pop --split-seed -2", "--split-seed must not be negative"},
   };
   for (const auto& c : cases) {
     const cli_result r = run_cli(data + c.args, dir);
