@@ -149,13 +149,20 @@ std::string tune_row(const std::filesystem::path& csv, const std::string& settin
 // Under --prior-in-loss 0 --select-on model the prior never reaches the trainer, so --tune trains
 // once per seed for settings that differ only in the prior, and the re-ranked rows equal those of
 // a fresh training.
+// The --tune tests: an MF + EASE score ensemble on ML-100K, `extra` flags, grid `grid`, CSV dir/csv.
+cli_result run_tune(const std::filesystem::path& root, const std::filesystem::path& dir, const std::string& extra,
+                    const std::string& grid, const std::string& csv) {
+  return run_cli("--data \"" + root.string() + "\" --model mf --epochs 6 --warmup 0 --quiet --validation-fraction 0.2 "
+                 "--prior ease --lambda 300 --prior-in-loss 0 " + extra + " --tune \"" + grid + "\" --tune-csv \"" +
+                     (dir / csv).string() + "\"",
+                 dir);
+}
+
 TEST(MovielensCli, TuneReusesTrainingAcrossPriorWeights) {
   GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
   const auto dir = fresh_dir("tune_reuse");
-  const std::string base = "--data \"" + root.string() + "\" --model mf --epochs 6 --warmup 0 --quiet "
-                           "--validation-fraction 0.2 --prior ease --lambda 300 --prior-in-loss 0 ";
   auto tune = [&](const std::string& extra, const std::string& grid, const std::string& csv) {
-    return run_cli(base + extra + " --tune \"" + grid + "\" --tune-csv \"" + (dir / csv).string() + "\"", dir);
+    return run_tune(root, dir, extra, grid, csv);
   };
   const cli_result both = tune("--select-on model", "prior-weight=0.5,2", "both.csv");
   ASSERT_EQ(both.status, 0) << both.output;
@@ -179,11 +186,9 @@ TEST(MovielensCli, TuneReusesTrainingAcrossPriorWeights) {
 TEST(MovielensCli, TuneCacheReusesTrainingAcrossProcesses) {
   GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
   const auto dir = fresh_dir("tune_cache");
-  const std::string base = "--data \"" + root.string() + "\" --model mf --epochs 6 --warmup 0 --quiet "
-                           "--validation-fraction 0.2 --prior ease --lambda 300 --prior-in-loss 0 --select-on model "
-                           "--tune-cache \"" + (dir / "cache").string() + "\" ";
+  const std::string cached_ensemble = "--select-on model --tune-cache \"" + (dir / "cache").string() + "\" ";
   auto tune = [&](const std::string& extra, const std::string& grid, const std::string& csv) {
-    return run_cli(base + extra + " --tune \"" + grid + "\" --tune-csv \"" + (dir / csv).string() + "\"", dir);
+    return run_tune(root, dir, cached_ensemble + extra, grid, csv);
   };
   const cli_result first = tune("", "prior-weight=2", "first.csv");
   ASSERT_EQ(first.status, 0) << first.output;
