@@ -204,6 +204,16 @@ TEST(MovielensCli, TuneCacheReusesTrainingAcrossProcesses) {
   const cli_result changed = tune("--epochs 5", "prior-weight=2", "changed.csv");
   ASSERT_EQ(changed.status, 0) << changed.output;
   EXPECT_EQ(changed.output.find("reusing"), std::string::npos) << changed.output;
+  // A damaged entry is an error naming its file, not a silent retraining or garbage.
+  for (const auto& f : std::filesystem::directory_iterator(dir / "cache"))
+    if (f.path().extension() == ".key") {
+      std::string text = read_text(f.path());
+      std::ofstream(f.path(), std::ios::trunc) << text.substr(0, text.find("train_seconds"));
+    }
+  const cli_result damaged = tune("", "prior-weight=2", "damaged.csv");
+  EXPECT_EQ(damaged.status, 1) << damaged.output;
+  EXPECT_NE(damaged.output.find("malformed tune cache entry"), std::string::npos) << damaged.output;
+  EXPECT_NE(damaged.output.find(".key"), std::string::npos) << damaged.output;
   std::filesystem::remove_all(dir);
 }
 
