@@ -214,7 +214,8 @@ model_run run_embedding_model(Make&& make, const options& o, const prepared_data
   const auto& h = m->forward(gatrec::run_mode{});
   if (!o.save_embeddings.empty()) save_embeddings(o, p, model, seed, h, m->num_users(), log);
   if (slot.store != nullptr) slot.store->keep(slot.key, {r, h, m->num_users()});
-  r.lists = gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get());
+  r.lists = prior != nullptr ? gatrec::rank_embeddings(h, m->num_users(), mask, o.list_length, prior.get())
+                             : m->rank_by_dot(h, o.list_length, mask);
   return r;
 }
 

@@ -14,6 +14,7 @@
 #include "gatrec/cuda/device_graph.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
+#include "gatrec/cuda/device_top_k.cuh"
 #include "gatrec/cuda/error.cuh"
 #include "gatrec/cuda/library_attention.cuh"
 #include "gatrec/cuda/library_handles.cuh"
@@ -24,3 +25,4 @@
 #include "gat_attention.cuh"
 #include "gat_attention_backward.cuh"
 #include "layer_norm.cuh"
+#include "top_k.cuh"

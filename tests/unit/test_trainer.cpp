@@ -147,6 +147,63 @@ TEST(Trainer, SelectsOnTheModelAloneInAScoreEnsemble) {
   EXPECT_THROW(gatrec::train(model, data.train, data.validation, opt), gatrec::logic_error);
 }
 
+// A model that ranks elsewhere (a GPU model ranks on its device) is asked for its lists; this one
+// delegates to a CPU model, counts the calls, and can return empty lists instead.
+class ranking_spy final : public gatrec::embedding_recommender<float> {
+ public:
+  ranking_spy(const gatrec::test::planted& data, bool empty_lists)
+      : inner_(data.users, data.items, data.train, {}, small_gat()), empty_lists_(empty_lists) {}
+  std::string name() const override { return inner_.name(); }
+  gatrec::index_t num_users() const override { return inner_.num_users(); }
+  gatrec::index_t num_items() const override { return inner_.num_items(); }
+  gatrec::parameter_list<float> parameters() override { return inner_.parameters(); }
+  const gatrec::matrix<float>& forward(const gatrec::run_mode& mode) override { return inner_.forward(mode); }
+  void backward(const gatrec::matrix<float>& grad) override { inner_.backward(grad); }
+  gatrec::checkpoint_metadata describe() const override { return inner_.describe(); }
+  gatrec::ranked_lists rank_by_dot(const gatrec::matrix<float>& h, int k,
+                                   const gatrec::user_item_sets& exclude) override {
+    ++calls;
+    EXPECT_EQ(k, 10);
+    EXPECT_EQ(exclude.num_users(), num_users());
+    return empty_lists_ ? gatrec::ranked_lists(num_users(), k) : inner_.rank_by_dot(h, k, exclude);
+  }
+  int calls = 0;
+
+ private:
+  gatrec::gat_recommender<float> inner_;
+  bool empty_lists_;
+};
+
+TEST(Trainer, ValidatesOnTheModelsOwnRanking) {
+  const auto data = make_planted();
+  gatrec::trainer_options opt;
+  opt.max_epochs = 12;
+  opt.optimizer.lr = 1e-2;
+  opt.validation_metric = "recall@10";
+  opt.warmup_epochs = 0;
+  opt.eval_every = 3;
+  ranking_spy spy(data, false);
+  const auto r = gatrec::train(spy, data.train, data.validation, opt);
+  EXPECT_EQ(spy.calls, 4);  // epochs 3, 6, 9, 12
+  EXPECT_GT(r.best_validation, 0.0);
+  // The metric is computed from those lists: empty ones score 0.
+  ranking_spy empty(data, true);
+  const auto e = gatrec::train(empty, data.train, data.validation, opt);
+  EXPECT_EQ(empty.calls, 4);
+  EXPECT_DOUBLE_EQ(e.best_validation, 0.0);
+  // With a ranking prior the trainer ranks the ensemble itself (the model's dot products alone
+  // would not include the prior).
+  const gatrec::score_prior zero(gatrec::dot_product_scorer(gatrec::matrix<float>::Zero(data.users, 1),
+                                                            gatrec::matrix<float>::Zero(data.items, 1)),
+                                 1.0);
+  opt.prior = &zero;
+  opt.prior_in_loss = false;
+  ranking_spy with_prior(data, true);
+  const auto p = gatrec::train(with_prior, data.train, data.validation, opt);
+  EXPECT_EQ(with_prior.calls, 0);
+  EXPECT_GT(p.best_validation, 0.0);
+}
+
 TEST(Trainer, ReplaysALearningRateSchedule) {
   const auto data = make_planted();
   gatrec::gat_recommender<float> model(data.users, data.items, data.train, {}, small_gat());

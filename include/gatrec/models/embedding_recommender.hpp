@@ -8,6 +8,9 @@
 
 #include "gatrec/core/eigen.hpp"
 #include "gatrec/core/types.hpp"
+#include "gatrec/eval/ranked_lists.hpp"
+#include "gatrec/eval/top_k.hpp"
+#include "gatrec/eval/user_item_sets.hpp"
 #include "gatrec/nn/attention.hpp"
 #include "gatrec/nn/parameter.hpp"
 #include "gatrec/train/checkpoint.hpp"
@@ -37,6 +40,16 @@ class embedding_recommender {
 
   /// Options needed to rebuild the model before loading a checkpoint.
   virtual checkpoint_metadata describe() const = 0;
+
+  /// Each user's k items of highest <h_u, h_i> for node embeddings h (users first), `exclude`
+  /// masked: gatrec::top_k on the CPU. A model that computes on a GPU ranks there (the trainer's
+  /// validation ranking goes through this).
+  virtual ranked_lists rank_by_dot(const matrix<Scalar>& h, int k, const user_item_sets& exclude) {
+    const index_t nu = num_users();
+    const matrix<float> users = h.topRows(nu).template cast<float>();
+    const matrix<float> items = h.bottomRows(h.rows() - nu).template cast<float>();
+    return top_k(users, items, k, exclude);
+  }
 };
 
 }  // namespace gatrec

@@ -164,12 +164,10 @@ ranked_lists rank_embeddings(const matrix<Scalar>& h, index_t num_users, const u
   return top_k(prior_plus_dot_scorer(users, items, *prior), k, train_items);
 }
 
-/// Value of `metric` for embeddings h on `validation` (training items masked).
-template <class Scalar>
-double validation_value(const matrix<Scalar>& h, index_t num_users, const user_item_sets& train_items,
-                        const rating_table& validation, const validation_metric& metric,
-                        std::optional<float> relevance_threshold, const score_prior* prior = nullptr) {
-  const ranked_lists lists = rank_embeddings(h, num_users, train_items, metric.k, prior);
+/// Value of `metric` for ranked lists on `validation` (lists of width at least metric.k).
+inline double validation_value(const ranked_lists& lists, const user_item_sets& train_items,
+                               const rating_table& validation, const validation_metric& metric,
+                               std::optional<float> relevance_threshold) {
   if (metric.rated_only) {
     rated_only_options ro;
     ro.ks = {metric.k};
@@ -180,6 +178,15 @@ double validation_value(const matrix<Scalar>& h, index_t num_users, const user_i
   fo.ks = {metric.k};
   fo.relevance_threshold = relevance_threshold;
   return evaluate_full_ranking(lists, validation, train_items, fo).at(metric.name);
+}
+
+/// Value of `metric` for embeddings h on `validation` (training items masked).
+template <class Scalar>
+double validation_value(const matrix<Scalar>& h, index_t num_users, const user_item_sets& train_items,
+                        const rating_table& validation, const validation_metric& metric,
+                        std::optional<float> relevance_threshold, const score_prior* prior = nullptr) {
+  return validation_value(rank_embeddings(h, num_users, train_items, metric.k, prior), train_items, validation, metric,
+                          relevance_threshold);
 }
 
 /// Trains `model` on `train`; early-stops on `validation` (full ranking, training items masked).
@@ -251,8 +258,11 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     bool is_best = false;
     if (validate && (epoch % opt.eval_every == 0 || epoch == max_epochs)) {
       const matrix<Scalar>& he = model.forward(run_mode{});
-      rec.validation =
-          validation_value(he, nu, train_items, validation, metric, opt.relevance_threshold, validation_prior);
+      // Without a prior the model ranks its own embeddings (on its device, for a GPU model).
+      const ranked_lists lists = validation_prior != nullptr
+                                     ? rank_embeddings(he, nu, train_items, metric.k, validation_prior)
+                                     : model.rank_by_dot(he, metric.k, train_items);
+      rec.validation = validation_value(lists, train_items, validation, metric, opt.relevance_threshold);
       if (epoch > opt.warmup_epochs || epoch == max_epochs) {
         optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
         is_best = stopper.update(rec.validation);
