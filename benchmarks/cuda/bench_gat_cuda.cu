@@ -13,13 +13,20 @@
 //   bw_fraction     (min_bytes / time) / the device-to-device copy bandwidth measured once here
 //   device_mb       device memory the case holds: the device graph, inputs, outputs, workspace
 //                   (cudaMemGetInfo difference plus the cached graph's bytes)
+// full_ranking / cpu_full_ranking: every user's top k by dot product of 64-wide embeddings, training
+// items masked (the catalogue's density of random masked items), on the device (cuda::device_top_k:
+// cuBLAS score blocks + radix selection, lists copied to the host) and on the host (gatrec::top_k,
+// all cores; ML-100K and ML-1M shapes only). Counter users_per_s; compare the two as a ratio.
 // `--print_graph_checksum=<fraction>` prints the generator checksum (compared with the PyG side).
+#include <gatrec/core/random.hpp>
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/library_attention.cuh>
 #include <gatrec/cuda/blas.cuh>
 #include <gatrec/cuda/device_attention.cuh>
 #include <gatrec/cuda/device_gat_model.cuh>
 #include <gatrec/cuda/device_graph.cuh>
+#include <gatrec/cuda/device_top_k.cuh>
+#include <gatrec/eval/top_k.hpp>
 #include <gatrec/cuda/library_handles.cuh>
 #include <gatrec/nn/attention.hpp>
 #include <gatrec/nn/gat_model.hpp>
@@ -344,6 +351,76 @@ void paper_stack(benchmark::State& state) {
   state.SetLabel(scale_name(scale));
 }
 
+// Catalogue shapes of the ranking benchmarks: users, items, training ratings.
+struct catalogue_shape {
+  const char* name;
+  gatrec::index_t users, items;
+  std::int64_t ratings;
+};
+const catalogue_shape catalogues[] = {{"ml100k", 943, 1682, 80000},
+                                      {"ml1m", 6040, 3706, 900000},
+                                      {"ml25m", 162541, 59047, 25000095}};
+
+// Host embeddings and a mask of random training items with the catalogue's density, built once.
+struct ranking_case {
+  gatrec::matrix<float> users, items;
+  gatrec::user_item_sets mask;
+};
+const ranking_case& ranking_inputs(int shape) {
+  static std::map<int, std::unique_ptr<ranking_case>> cache;
+  auto& slot = cache[shape];
+  if (!slot) {
+    const catalogue_shape& c = catalogues[shape];
+    slot = std::make_unique<ranking_case>();
+    gatrec::rng r(17);
+    auto random = [&](gatrec::index_t rows) {
+      gatrec::matrix<float> m(rows, 64);
+      for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = static_cast<float>(r.normal());
+      return m;
+    };
+    slot->users = random(c.users);
+    slot->items = random(c.items);
+    gatrec::rating_table t;
+    for (std::int64_t k = 0; k < c.ratings; ++k)
+      t.push_back(static_cast<gatrec::index_t>(r.below(static_cast<std::uint64_t>(c.users))),
+                  static_cast<gatrec::index_t>(r.below(static_cast<std::uint64_t>(c.items))), 1.0f);
+    slot->mask = gatrec::user_item_sets(c.users, c.items, t);
+  }
+  return *slot;
+}
+
+// Args: catalogue (0 ML-100K, 1 ML-1M, 2 ML-25M shape), k.
+void full_ranking(benchmark::State& state) {
+  const int shape = static_cast<int>(state.range(0));
+  const int k = static_cast<int>(state.range(1));
+  const ranking_case& in = ranking_inputs(shape);
+  const std::size_t used_before = device_used_bytes();
+  gatrec::cuda::cublas_handle blas;
+  const device_matrix users(in.users), items(in.items);
+  gatrec::cuda::device_top_k ranker;
+  try {
+    timed_loop(state, [&] { benchmark::DoNotOptimize(ranker(blas, users, items, k, in.mask)); });
+  } catch (const gatrec::error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  state.counters["users_per_s"] =
+      benchmark::Counter(static_cast<double>(in.users.rows()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  state.SetLabel(catalogues[shape].name);
+}
+
+void cpu_full_ranking(benchmark::State& state) {
+  const int shape = static_cast<int>(state.range(0));
+  const int k = static_cast<int>(state.range(1));
+  const ranking_case& in = ranking_inputs(shape);
+  for (auto _ : state) benchmark::DoNotOptimize(gatrec::top_k(in.users, in.items, k, in.mask));
+  state.counters["users_per_s"] =
+      benchmark::Counter(static_cast<double>(in.users.rows()), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = gatrec::max_threads();
+  state.SetLabel(catalogues[shape].name);
+}
+
 void core_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"scale", "heads", "width", "impl", "bwd"})
       ->ArgsProduct({{0, 1, 2}, {1, 4, 8}, {16, 64}, {fused, library}, {0, 1}})
@@ -363,6 +440,16 @@ BENCHMARK_TEMPLATE(attention_core, attention_form::gat)->Name("core_gat")->Apply
 BENCHMARK_TEMPLATE(layer, attention_form::gatv2)->Name("layer_gatv2")->Apply(layer_args);
 BENCHMARK_TEMPLATE(layer, attention_form::gat)->Name("layer_gat")->Apply(layer_args);
 BENCHMARK(paper_stack)->ArgName("scale")->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(full_ranking)
+    ->ArgNames({"catalogue", "k"})
+    ->ArgsProduct({{0, 1, 2}, {20, 100}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(cpu_full_ranking)
+    ->ArgNames({"catalogue", "k"})
+    ->ArgsProduct({{0, 1}, {20, 100}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -8,7 +8,7 @@
 #   3. compute-sanitizer --tool memcheck on small test cases
 #   4. check that the C++ and Python graph generators agree (checksum)
 #   5. the benchmarks (a subset that fits: full ML-25M shape for the attention core, 10% and full
-#      for the layer and the paper's stack)
+#      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k)
 #   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
 #   7. a summary table (ours vs the library baseline; ours vs PyG: time, peak memory, ratio;
 #      fraction of the measured copy bandwidth)
@@ -107,7 +107,7 @@ if ! ok configure; then
 fi
 
 targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_recommender test_cuda_kernels
-  test_cuda_math_emulation bench_gat_cuda gatrec-movielens)
+  test_cuda_top_k test_cuda_math_emulation test_eval_rank_key bench_gat_cuda gatrec-movielens)
 # -k: build every target that compiles even when one does not.
 step build 330 cmake --build "$build" -j "$jobs" --target "${targets[@]}" -- "${keep_going[@]}"
 
@@ -115,7 +115,7 @@ step build 330 cmake --build "$build" -j "$jobs" --target "${targets[@]}" -- "${
 run_tests() {
   local failed=0
   for t in test_cuda_smoke test_cuda_kernels test_cuda_attention test_cuda_model test_cuda_recommender \
-    test_cuda_math_emulation; do
+    test_cuda_top_k test_cuda_math_emulation test_eval_rank_key; do
     if [ -x "$build/tests/$t" ]; then
       echo "--- $t"
       "$build/tests/$t" --gtest_color=no || failed=1
@@ -198,7 +198,7 @@ fi
 # configurations at 10% and full, the paper stack at 10% and full.
 bench_filter='^(core_gatv2|core_gat)/scale:2/|^(core_gatv2|core_gat)/scale:1/heads:4/width:64/'
 bench_filter+='|^(layer_gatv2|layer_gat)/scale:[12]/heads:4/width:64/|^(layer_gatv2|layer_gat)/scale:[12]/heads:1/width:16/'
-bench_filter+='|^paper_stack/scale:[12]'
+bench_filter+='|^paper_stack/scale:[12]|^full_ranking/|^cpu_full_ranking/'
 if [ -x "$build/benchmarks/bench_gat_cuda" ] && [ "$(time_left)" -gt 130 ]; then
   limit=$(( $(time_left) - 100 ))  # keep ~100 s for the PyG peer and the summary
   [ "$limit" -gt 240 ] && limit=240
@@ -261,6 +261,7 @@ def parse(name):
 ours = {}
 core = {}
 stack = []
+ranking = {}
 for r in rows:
     if r.get("error_occurred"):
         print(f"  error: {r['name']}: {r.get('error_message', '')}")
@@ -276,6 +277,8 @@ for r in rows:
         ours[key] = (ms, r.get("device_mb", 0.0), r.get("bw_fraction", 0.0))
     elif kind == "paper_stack":
         stack.append((scale_frac[a["scale"]], ms, r.get("edges_per_s", 0.0), r.get("device_mb", 0.0)))
+    elif kind in ("full_ranking", "cpu_full_ranking"):
+        ranking.setdefault((int(a["catalogue"]), int(a["k"])), {})[kind] = (ms, r.get("users_per_s", 0.0))
 if rows:
     bw = next((r.get("copy_bw_GBs") for r in rows if r.get("copy_bw_GBs")), None)
     if bw:
@@ -327,6 +330,18 @@ if stack:
     print("Paper stack 384-256-256-64 (GATv2, heads 4/4/1), forward + backward")
     for sc, ms, eps, mb in sorted(stack):
         print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {eps / 1e9:6.2f} Gedge/s  {mb:8.0f} MB")
+if ranking:
+    print()
+    print("Full ranking, every user's top k of 64-wide embeddings, training items masked: GPU vs CPU top_k")
+    names = {0: "ML-100K", 1: "ML-1M", 2: "ML-25M"}
+    print(f"{'catalogue':9} {'k':>4} {'GPU ms':>9} {'CPU ms':>9} {'CPU/GPU':>7} {'GPU Musers/s':>12}")
+    for (cat, k), v in sorted(ranking.items()):
+        g, c = v.get("full_ranking"), v.get("cpu_full_ranking")
+        gs = f"{g[0]:9.3f}" if g else f"{'-':>9}"
+        cs = f"{c[0]:9.3f}" if c else f"{'-':>9}"
+        ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
+        ups = f"{g[1] / 1e6:12.3f}" if g else f"{'-':>12}"
+        print(f"{names.get(cat, cat):9} {k:4d} {gs} {cs} {ratio} {ups}")
 PY
 }
 {
