@@ -1,7 +1,9 @@
 // gatrec::cuda::device_gat_recommender (the model behind `gatrec-movielens --device cuda`) against
 // gatrec::gat_recommender<float>: one step (embeddings and every parameter gradient, the input
 // features included, with cosine outputs and frozen features), whole training runs under the same
-// trainer (loss and validation curves, final embeddings), and checkpoints read by the CPU model.
+// trainer (loss and validation curves, final embeddings; dot-product outputs train as a device run
+// with the loss and AdamW on the GPU, clipping and weight decay included, reproducible bit for bit),
+// and checkpoints read by the CPU model.
 // Without a GPU, building one fails with an exception instead of a crash.
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/device_gat_recommender.cuh>
@@ -103,25 +105,65 @@ TEST(CudaRecommender, TrainsLikeTheCpuModel) {
   }
 }
 
+// Dot-product outputs train as a device run (loss and AdamW on the GPU), cosine outputs under the
+// host step: the trainer must end both with the trained parameters on the host.
 TEST(CudaRecommender, CheckpointsLoadIntoTheCpuModel) {
   GATREC_SKIP_WITHOUT_GPU();
   const auto data = gatrec::test::make_planted();
-  const auto opt = small_gat(true, true);
-  gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, opt);
+  for (bool cosine : {false, true}) {
+    SCOPED_TRACE(label(cosine, true));
+    const auto opt = small_gat(cosine, true);
+    gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, opt);
+    EXPECT_EQ(device.start_device_training({}) != nullptr, !cosine);
+    gatrec::trainer_options topt;
+    topt.max_epochs = 4;
+    topt.optimizer.lr = 1e-2;
+    gatrec::train(device, data.train, {}, topt);
+    const auto path = std::filesystem::temp_directory_path() / ("gatrec_device_ckpt_" + std::to_string(::getpid()));
+    gatrec::save_checkpoint(path, device.parameters(), device.describe());
+    gatrec::gat_recommender<float> host(data.users, data.items, data.train, {}, opt);
+    const auto meta = gatrec::load_checkpoint(path, host.parameters());
+    std::filesystem::remove(path);
+    EXPECT_EQ(meta.at("model"), "gatv2");
+    gatrec::test::expect_matrix_near("loaded embeddings", host.forward({}), device.forward({}), step_tolerance);
+    // host_model() holds the trained parameters too.
+    gatrec::test::expect_matrix_near("host_model embeddings", device.host_model().forward({}), device.forward({}),
+                                     step_tolerance);
+  }
+}
+
+// The device run: the same curve as the host trainer with clipping and weight decay on, and two
+// runs bit for bit equal (no atomics anywhere in the step).
+TEST(CudaRecommender, DeviceTrainingRunClipsAndIsReproducible) {
+  GATREC_SKIP_WITHOUT_GPU();
+  const auto data = gatrec::test::make_planted();
   gatrec::trainer_options topt;
-  topt.max_epochs = 4;
-  topt.optimizer.lr = 1e-2;
-  gatrec::train(device, data.train, {}, topt);
-  const auto path = std::filesystem::temp_directory_path() / ("gatrec_device_ckpt_" + std::to_string(::getpid()));
-  gatrec::save_checkpoint(path, device.parameters(), device.describe());
+  topt.max_epochs = 10;
+  topt.optimizer.lr = 2e-2;
+  topt.optimizer.weight_decay = 1e-2;
+  topt.clip_norm = 0.05;  // small enough to clip every step
+  topt.sampler.negatives_per_positive = 2;
+  topt.validation_metric = "recall@10";
+  topt.warmup_epochs = 0;
+  const auto opt = small_gat(false, true);
   gatrec::gat_recommender<float> host(data.users, data.items, data.train, {}, opt);
-  const auto meta = gatrec::load_checkpoint(path, host.parameters());
-  std::filesystem::remove(path);
-  EXPECT_EQ(meta.at("model"), "gatv2");
-  gatrec::test::expect_matrix_near("loaded embeddings", host.forward({}), device.forward({}), step_tolerance);
-  // host_model() holds the trained parameters too.
-  gatrec::test::expect_matrix_near("host_model embeddings", device.host_model().forward({}), device.forward({}),
-                                   step_tolerance);
+  const auto ref = gatrec::train(host, data.train, data.validation, topt);
+  auto run = [&] {
+    gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, opt);
+    const auto r = gatrec::train(device, data.train, data.validation, topt);
+    return std::make_pair(r, device.forward({}));
+  };
+  const auto [a, ha] = run();
+  const auto [b, hb] = run();
+  ASSERT_EQ(a.history.size(), ref.history.size());
+  for (std::size_t e = 0; e < ref.history.size(); ++e) {
+    std::printf("  epoch %2zu  loss cpu %.6f gpu %.6f\n", e + 1, ref.history[e].loss, a.history[e].loss);
+    EXPECT_NEAR(a.history[e].loss, ref.history[e].loss, 1e-3 * std::abs(ref.history[e].loss)) << "epoch " << e + 1;
+    EXPECT_EQ(a.history[e].loss, b.history[e].loss) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(a.best_epoch, ref.best_epoch);
+  gatrec::test::expect_bitwise_equal("embeddings of two device runs", ha, hb);
+  gatrec::test::expect_matrix_near("trained embeddings", ha, host.forward({}), 5e-3);
 }
 
 TEST(CudaRecommender, WithoutAGpuConstructionThrows) {

@@ -4,23 +4,32 @@
 /// @brief gatrec::gat_recommender<float> with its encoder on the device: the model the trainer
 /// drives when `gatrec-movielens --device cuda` is given.
 ///
-/// The split: the encoder (every attention layer, LayerNorm, activation, residual, forward and
-/// manual backward) and the ranking (rank_by_dot: validation and final lists) run on the GPU; the
-/// parameters, the loss and AdamW stay on the host. Why: the encoder is where the time goes (edges x heads x width), while the parameters
+/// Two ways to train it. (1) Under the trainer's host step (any loss, a prior in the loss, cosine
+/// outputs): the encoder (every attention layer, LayerNorm, activation, residual, forward and
+/// manual backward) runs on the GPU, the parameters, the loss and AdamW stay on the host, and
+/// forward/backward move parameters up and gradients down each step. (2) As a device training run
+/// (start_device_training, taken by the trainer for the paper's BPR + cosine loss with dot-product
+/// outputs): forward, loss (cuda::device_hybrid_loss), backward and AdamW (cuda::device_adamw) all
+/// run on the GPU and only the sampled triples go up and two loss sums come down per step.
+/// The ranking (rank_by_dot: validation and final lists) runs on the GPU either way. Why: the encoder is where the time goes (edges x heads x width), while the parameters
 /// are small (the paper's stack: ~0.5M values plus the N x 384 input features), so uploading
 /// them before each forward and downloading their gradients after each backward costs a few
-/// megabytes per step, and in exchange the device model trains under the very trainer, loss,
-/// optimiser, early stopping and checkpoints the CPU path uses, with the same results up to
-/// float rounding. Checkpoints are interchangeable with the CPU model's.
+/// megabytes per step. Both ways follow the CPU path up to float rounding (same sampler, same
+/// formulas, same schedule, early stopping and checkpoints); checkpoints are interchangeable with
+/// the CPU model's.
 
 #include <cuda_runtime_api.h>
 
+#include <cmath>
+#include <memory>
 #include <string>
 #include <utility>
 
 #include "gatrec/core/error.hpp"
+#include "gatrec/cuda/device_adamw.cuh"
 #include "gatrec/cuda/device_gat_model.cuh"
 #include "gatrec/cuda/device_graph.cuh"
+#include "gatrec/cuda/device_hybrid_loss.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
 #include "gatrec/cuda/device_top_k.cuh"
@@ -39,7 +48,8 @@ class device_gat_recommender final : public embedding_recommender<float> {
                          const gat_recommender_options& opt)
       : host_(num_users, num_items, train, std::move(features), opt),
         graph_(host_.graph().graph()),
-        encoder_(host_.encoder()) {
+        encoder_(host_.encoder()),
+        features_(host_.features()) {
     host_encoder_params_ = host_.encoder().parameters();
     device_params_ = encoder_.parameters();
     GATREC_EXPECTS(host_encoder_params_.size() == device_params_.size(),
@@ -58,10 +68,14 @@ class device_gat_recommender final : public embedding_recommender<float> {
 
   /// Uploads the current parameter values (the optimiser or a checkpoint changed them on the
   /// host), runs the encoder on the device and returns the embeddings on the host.
+  /// During a device training run the device values are current and nothing is uploaded.
   const matrix<float>& forward(const run_mode& mode) override {
-    features_.upload(host_.features().value);
-    for (std::size_t k = 0; k < device_params_.size(); ++k) device_params_[k]->value.upload(host_encoder_params_[k]->value);
-    encoder_out_ = encoder_.forward(blas_, graph_, features_, ctx_, mode).download();
+    if (!device_owns_parameters_) {
+      features_.value.upload(host_.features().value);
+      for (std::size_t k = 0; k < device_params_.size(); ++k)
+        device_params_[k]->value.upload(host_encoder_params_[k]->value);
+    }
+    encoder_out_ = encoder_.forward(blas_, graph_, features_.value, ctx_, mode).download();
     forwarded_ = true;
     return host_.options().normalize_output ? row_normalize_forward(encoder_out_, normalize_ctx_) : encoder_out_;
   }
@@ -77,15 +91,17 @@ class device_gat_recommender final : public embedding_recommender<float> {
     GATREC_EXPECTS(g->rows() == encoder_out_.rows() && g->cols() == encoder_out_.cols(),
                    "gradient shape differs from the embeddings'");
     grad_out_.upload(*g);
-    zero_grad(device_params_);
-    const bool trainable_features = host_.options().trainable_features;
-    if (trainable_features) {
-      grad_features_.resize(features_.rows(), features_.cols());
-      grad_features_.set_zero();
-    }
-    encoder_.backward(blas_, ctx_, grad_out_, trainable_features ? &grad_features_ : nullptr);
+    GATREC_EXPECTS(!device_owns_parameters_, "backward() during a device training run (use its step())");
+    device_backward(grad_out_);
     for (std::size_t k = 0; k < device_params_.size(); ++k) add_into(*host_encoder_params_[k], device_params_[k]->grad);
-    if (trainable_features) add_into(host_.features(), grad_features_);
+    if (host_.options().trainable_features) add_into(host_.features(), features_.grad);
+  }
+
+  /// A device training run, unless the outputs are cosine-normalised (that normalisation runs on
+  /// the host; the trainer then uses the host step with the encoder on the device).
+  std::unique_ptr<device_training> start_device_training(const device_training_options& options) override {
+    if (host_.options().normalize_output) return nullptr;
+    return std::make_unique<training_run>(*this, options);
   }
 
   /// Ranks on the device (gatrec::cuda::device_top_k; the embeddings go back up, 0.7 MB on ML-100K),
@@ -101,6 +117,74 @@ class device_gat_recommender final : public embedding_recommender<float> {
   gat_recommender<float>& host_model() { return host_; }
 
  private:
+  /// The device run: parameters stay on the device; AdamW's moments live here.
+  class training_run final : public device_training {
+   public:
+    training_run(device_gat_recommender& model, const device_training_options& options)
+        : model_(model), options_(options), optimizer_(model.device_parameters(), options.optimizer) {
+      model_.upload_parameters();
+      model_.device_owns_parameters_ = true;
+    }
+    ~training_run() override { model_.device_owns_parameters_ = false; }
+
+    loss_value step(const training_triples& triples, int pairs_per_positive, const run_mode& mode,
+                    double lr) override {
+      device_gat_recommender& m = model_;
+      const device_matrix& h = m.encoder_.forward(m.blas_, m.graph_, m.features_.value, m.ctx_, mode);
+      const loss_value l = loss_(h, m.num_users(), triples, pairs_per_positive, options_.loss, grad_h_);
+      if (!std::isfinite(l.total)) return l;  // the trainer reports it; nothing is updated
+      m.device_backward(grad_h_);
+      optimizer_.set_lr(lr);
+      optimizer_.step(options_.clip_norm);
+      return l;
+    }
+
+    void pull_parameters() override {
+      parameter_list<float> host = model_.parameters();
+      const device_parameter_list device = model_.device_parameters();
+      for (std::size_t k = 0; k < host.size(); ++k) host[k]->value = device[k]->value.download();
+    }
+
+    void finish() override { model_.device_owns_parameters_ = false; }
+
+   private:
+    device_gat_recommender& model_;
+    device_training_options options_;
+    device_adamw optimizer_;
+    device_hybrid_loss loss_;
+    device_matrix grad_h_;
+  };
+
+  /// The device parameters in the order of parameters() (the features first when trainable).
+  device_parameter_list device_parameters() {
+    device_parameter_list out;
+    if (host_.options().trainable_features) out.push_back(&features_);
+    for (auto* p : device_params_) out.push_back(p);
+    const parameter_list<float> host = parameters();
+    GATREC_EXPECTS(out.size() == host.size(), "device and host parameter lists differ in length");
+    for (std::size_t k = 0; k < out.size(); ++k)
+      GATREC_EXPECTS(out[k]->name == host[k]->name, "parameter order differs: " + out[k]->name + " vs " + host[k]->name);
+    return out;
+  }
+
+  void upload_parameters() {
+    const parameter_list<float> host = parameters();
+    const device_parameter_list device = device_parameters();
+    for (std::size_t k = 0; k < host.size(); ++k) device[k]->value.upload(host[k]->value);
+    if (!host_.options().trainable_features) features_.value.upload(host_.features().value);
+  }
+
+  /// Zeroes the device gradients and back-propagates dL/d(encoder output) into them.
+  void device_backward(const device_matrix& grad_out) {
+    zero_grad(device_params_);
+    const bool trainable_features = host_.options().trainable_features;
+    if (trainable_features) {
+      features_.grad.resize(features_.value.rows(), features_.value.cols());
+      features_.grad.set_zero();
+    }
+    encoder_.backward(blas_, ctx_, grad_out, trainable_features ? &features_.grad : nullptr);
+  }
+
   static void add_into(parameter<float>& p, const device_matrix& grad) {
     if (p.grad.rows() != p.value.rows() || p.grad.cols() != p.value.cols()) p.zero_grad();
     p.grad += grad.download();
@@ -113,11 +197,13 @@ class device_gat_recommender final : public embedding_recommender<float> {
   device_top_k ranker_;
   parameter_list<float> host_encoder_params_;
   device_parameter_list device_params_;
+  device_parameter features_;  ///< the input features (value) and their gradient
   device_gat_model::context ctx_;
-  device_matrix features_, grad_out_, grad_features_;
+  device_matrix grad_out_;
   matrix<float> encoder_out_, grad_encoder_out_;
   row_normalize_context<float> normalize_ctx_;
   bool forwarded_ = false;
+  bool device_owns_parameters_ = false;  ///< during a device training run the host values are stale
 };
 
 }  // namespace gatrec::cuda

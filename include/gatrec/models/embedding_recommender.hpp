@@ -4,6 +4,7 @@
 /// @brief The interface the trainer drives: a model that maps the whole graph to user and item
 /// embeddings in one forward pass, and back-propagates a gradient on those embeddings.
 
+#include <memory>
 #include <string>
 
 #include "gatrec/core/eigen.hpp"
@@ -14,6 +15,7 @@
 #include "gatrec/nn/attention.hpp"
 #include "gatrec/nn/parameter.hpp"
 #include "gatrec/train/checkpoint.hpp"
+#include "gatrec/train/device_training.hpp"
 
 namespace gatrec {
 
@@ -50,6 +52,10 @@ class embedding_recommender {
     const matrix<float> items = h.bottomRows(h.rows() - nu).template cast<float>();
     return top_k(users, items, k, exclude);
   }
+
+  /// A training run kept on the model's device (train/device_training.hpp), or nullptr when the
+  /// model has none or cannot run these options there; the trainer then steps on the host.
+  virtual std::unique_ptr<device_training> start_device_training(const device_training_options&) { return nullptr; }
 };
 
 }  // namespace gatrec

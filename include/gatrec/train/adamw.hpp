@@ -24,12 +24,9 @@ struct adamw_options {
 template <class Scalar>
 class adamw {
  public:
-  adamw(parameter_list<Scalar> params, const adamw_options& opt) : params_(std::move(params)), opt_(opt) {
-    for (auto* p : params_) {
-      m_.push_back(matrix<Scalar>::Zero(p->value.rows(), p->value.cols()));
-      v_.push_back(matrix<Scalar>::Zero(p->value.rows(), p->value.cols()));
-    }
-  }
+  /// The moments are allocated at the first step: a trainer whose model steps on its own device
+  /// keeps this object for the learning rate only.
+  adamw(parameter_list<Scalar> params, const adamw_options& opt) : params_(std::move(params)), opt_(opt) {}
 
   double lr() const { return opt_.lr; }
   void set_lr(double lr) { opt_.lr = lr; }
@@ -37,6 +34,12 @@ class adamw {
 
   /// One update from the gradients currently held by the parameters.
   void step() {
+    if (m_.size() != params_.size()) {
+      for (auto* p : params_) {
+        m_.push_back(matrix<Scalar>::Zero(p->value.rows(), p->value.cols()));
+        v_.push_back(matrix<Scalar>::Zero(p->value.rows(), p->value.cols()));
+      }
+    }
     ++step_;
     const double bc1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(step_));
     const double bc2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(step_));
@@ -55,7 +58,7 @@ class adamw {
     }
   }
 
-  /// Moment estimates, for checkpoints.
+  /// Moment estimates (empty before the first step).
   std::vector<matrix<Scalar>>& first_moments() { return m_; }
   std::vector<matrix<Scalar>>& second_moments() { return v_; }
 

@@ -16,6 +16,7 @@
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/parallel.hpp"
 #include "gatrec/models/score_prior.hpp"
+#include "gatrec/train/hybrid_loss_terms.hpp"
 #include "gatrec/train/training_pairs.hpp"
 
 namespace gatrec {
@@ -32,18 +33,6 @@ struct loss_value {
   double bpr = 0.0;     ///< L_bpr (unweighted)
   double cosine = 0.0;  ///< L_cos (unweighted)
 };
-
-namespace detail {
-
-/// log(1 + exp(x)) without overflow.
-inline double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-inline double sigmoid(double x) {
-  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-  const double e = std::exp(x);
-  return e / (1.0 + e);
-}
-
-}  // namespace detail
 
 /// Computes the hybrid loss on node embeddings and writes its gradient.
 /// @param embeddings (num_users + num_items, d): users first, then items (the graph's node order)
@@ -69,7 +58,7 @@ loss_value hybrid_loss(const matrix<Scalar>& embeddings, index_t num_users, cons
 
   // Per-triple and per-pair coefficients are computed in parallel (each entry owned by one index);
   // the scatter into embedding rows is then done in a fixed order, so the result is deterministic.
-  std::vector<double> bpr_term(t_count), bpr_coef(t_count);
+  std::vector<double> bpr_value(t_count), bpr_coef(t_count);
   const double bpr_scale = opt.bpr_weight / static_cast<double>(t_count);
   parallel_for<std::int64_t>(0, static_cast<std::int64_t>(t_count), [&](std::int64_t t) {
     const auto hu = embeddings.row(triples.user[t]);
@@ -78,33 +67,30 @@ loss_value hybrid_loss(const matrix<Scalar>& embeddings, index_t num_users, cons
     if (prior != nullptr)
       x += static_cast<double>(prior->in_loss(triples.user[t], triples.positive[t])) -
            static_cast<double>(prior->in_loss(triples.user[t], triples.negative[t]));
-    bpr_term[t] = detail::softplus(-x);                       // -log sigmoid(x)
-    bpr_coef[t] = -detail::sigmoid(-x) * bpr_scale;           // dL/dx
+    const auto term = bpr_term_of(x, bpr_scale);
+    bpr_value[t] = term.value;
+    bpr_coef[t] = term.coefficient;
   }, std::int64_t(1024));
 
   std::vector<double> cos_value(p_count), cos_coef_u(p_count), cos_coef_i(p_count), cos_coef_cross(p_count);
   const double cos_scale = -opt.cosine_weight / static_cast<double>(p_count);
-  const double eps = 1e-8;  // as torch's cosine_similarity: norms are clamped from below
   if (opt.cosine_weight != 0.0) {
     parallel_for<std::int64_t>(0, static_cast<std::int64_t>(p_count), [&](std::int64_t p) {
       const std::size_t t = static_cast<std::size_t>(p) * static_cast<std::size_t>(pairs_per_positive);
       const auto hu = embeddings.row(triples.user[t]);
       const auto hi = embeddings.row(num_users + triples.positive[t]);
-      const double nu = std::max(static_cast<double>(hu.norm()), eps);
-      const double ni = std::max(static_cast<double>(hi.norm()), eps);
-      const double dot = static_cast<double>(hu.dot(hi));
-      const double c = dot / (nu * ni);
-      cos_value[p] = c;
-      // d cos / d h_u = h_i / (|u||i|) - cos * h_u / |u|^2 (and symmetrically for h_i)
-      cos_coef_cross[p] = cos_scale / (nu * ni);
-      cos_coef_u[p] = -cos_scale * c / (nu * nu);
-      cos_coef_i[p] = -cos_scale * c / (ni * ni);
+      const auto term = cosine_term_of(static_cast<double>(hu.dot(hi)), static_cast<double>(hu.norm()),
+                                       static_cast<double>(hi.norm()), cos_scale);
+      cos_value[p] = term.value;
+      cos_coef_cross[p] = term.cross;
+      cos_coef_u[p] = term.user;
+      cos_coef_i[p] = term.item;
     }, std::int64_t(1024));
   }
 
   loss_value out;
   for (std::size_t t = 0; t < t_count; ++t) {
-    out.bpr += bpr_term[t];
+    out.bpr += bpr_value[t];
     const index_t u = triples.user[t];
     const index_t i = num_users + triples.positive[t];
     const index_t j = num_users + triples.negative[t];

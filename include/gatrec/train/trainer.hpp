@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -222,17 +223,25 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   early_stopping stopper(validate ? opt.patience : 0, true);
   std::vector<matrix<Scalar>> best;
 
+  // The model may keep the whole step on its device: the paper's loss (BPR + cosine), no prior
+  // inside the loss. Its parameters then reach the host only for snapshots and at the end.
+  std::unique_ptr<device_training> on_device;
+  if (opt.ranking == ranking_loss::bpr && (opt.prior == nullptr || !opt.prior_in_loss))
+    on_device = model.start_device_training({opt.loss, opt.optimizer, opt.clip_norm});
+
   training_triples triples;
   matrix<Scalar> grad;
   training_result result;
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
-  for (int epoch = 1; epoch <= max_epochs; ++epoch) {
-    if (replay) optimizer.set_lr(opt.lr_schedule[static_cast<std::size_t>(epoch - 1)]);
-    sampler.sample(static_cast<std::uint64_t>(epoch), triples);
+  auto diverged = [](int epoch, const loss_value& l) {
+    return error("training diverged at epoch " + std::to_string(epoch) + ": loss is " + std::to_string(l.total));
+  };
+  // One step on the host: forward, loss, backward, clipping, AdamW.
+  auto host_step = [&](int epoch, const run_mode& mode) {
     zero_grad(params);
-    const matrix<Scalar>& h = model.forward(run_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)});
+    const matrix<Scalar>& h = model.forward(mode);
     const score_prior* loss_prior = opt.prior_in_loss ? opt.prior : nullptr;
     loss_value l;
     if (opt.ranking == ranking_loss::bpr) {
@@ -243,11 +252,20 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
                            &train_items);
       l.total = l.bpr + opt.loss.cosine_weight * l.cosine;
     }
-    if (!std::isfinite(l.total))
-      throw error("training diverged at epoch " + std::to_string(epoch) + ": loss is " + std::to_string(l.total));
+    if (!std::isfinite(l.total)) throw diverged(epoch, l);
     model.backward(grad);
     if (opt.clip_norm > 0.0) clip_gradient_norm(params, opt.clip_norm);
     optimizer.step();
+    return l;
+  };
+
+  for (int epoch = 1; epoch <= max_epochs; ++epoch) {
+    if (replay) optimizer.set_lr(opt.lr_schedule[static_cast<std::size_t>(epoch - 1)]);
+    sampler.sample(static_cast<std::uint64_t>(epoch), triples);
+    const run_mode training_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)};
+    const loss_value l = on_device ? on_device->step(triples, sopt.negatives_per_positive, training_mode, optimizer.lr())
+                                   : host_step(epoch, training_mode);
+    if (!std::isfinite(l.total)) throw diverged(epoch, l);
 
     epoch_record rec;
     rec.epoch = epoch;
@@ -271,6 +289,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
         result.best_epoch = epoch;
         result.best_validation = rec.validation;
         if (opt.restore_best) {
+          if (on_device) on_device->pull_parameters();
           best.resize(params.size());
           for (std::size_t k = 0; k < params.size(); ++k) best[k] = params[k]->value;
         }
@@ -307,7 +326,12 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
       break;
     }
   }
-  if (validate && opt.restore_best && !best.empty())
+  const bool restore = validate && opt.restore_best && !best.empty();
+  if (on_device) {
+    if (!restore) on_device->pull_parameters();
+    on_device->finish();
+  }
+  if (restore)
     for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = best[k];
   result.seconds = elapsed();
   return result;

@@ -1,0 +1,42 @@
+#pragma once
+
+/// @file
+/// @brief gatrec::device_training: a training run that a model keeps on its own device. The
+/// trainer hands it each epoch's triples and learning rate; forward, hybrid loss, backward,
+/// clipping and AdamW run there, and parameters cross to the host only when the trainer needs them
+/// (a new best epoch, the end). A model offers one through
+/// embedding_recommender::start_device_training; the CPU models do not, and the trainer then runs
+/// each step on the host.
+
+#include "gatrec/nn/attention.hpp"
+#include "gatrec/train/adamw.hpp"
+#include "gatrec/train/hybrid_loss.hpp"
+#include "gatrec/train/training_pairs.hpp"
+
+namespace gatrec {
+
+/// What a device training run is started with (the trainer's options for the step).
+struct device_training_options {
+  hybrid_loss_options loss;
+  adamw_options optimizer;
+  double clip_norm = 0.0;  ///< global gradient-norm clipping; 0 disables it
+};
+
+class device_training {
+ public:
+  virtual ~device_training() = default;
+
+  /// One step: training-mode forward, the hybrid loss on `triples` (groups of pairs_per_positive
+  /// per positive), backward, clipping, one AdamW update at learning rate lr.
+  virtual loss_value step(const training_triples& triples, int pairs_per_positive, const run_mode& mode,
+                          double lr) = 0;
+
+  /// Copies the device parameters into the model's host parameters (model.parameters()).
+  virtual void pull_parameters() = 0;
+
+  /// Ends the run: from now on the model's host parameters are authoritative again (the trainer
+  /// pulls, or restores a snapshot into them, first).
+  virtual void finish() = 0;
+};
+
+}  // namespace gatrec

@@ -1,0 +1,150 @@
+#pragma once
+
+/// @file
+/// @brief The hybrid loss (BPR + cosine) on the device: coefficients per triple and per positive
+/// pair (one warp each), the gradient gathered row by row through the loss incidence (one warp per
+/// row, no atomics), and the loss sums reduced in a fixed order. Same formulas as
+/// gatrec::hybrid_loss (train/hybrid_loss_terms.hpp) and, per row, the same order of additions
+/// (train/loss_incidence.hpp), so the gradient matches the CPU's up to the rounding of the dot
+/// products and of fused multiply-adds.
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "gatrec/core/error.hpp"
+#include "gatrec/core/types.hpp"
+#include "gatrec/cuda/error.cuh"
+#include "gatrec/train/hybrid_loss_terms.hpp"
+#include "gatrec/train/loss_incidence.hpp"
+#include "warp_fragments.cuh"
+
+namespace gatrec::cuda {
+
+namespace kernels {
+
+inline constexpr int loss_block_threads = 256;
+inline constexpr int loss_block_warps = loss_block_threads / 32;
+
+/// <a, b> over `width` floats, lanes over columns, summed across the warp in a fixed order.
+__device__ __forceinline__ float warp_row_dot(const float* __restrict__ a, const float* __restrict__ b, int width) {
+  float s = 0.f;
+  for (int c = static_cast<int>(threadIdx.x & 31); c < width; c += 32) s += a[c] * b[c];
+  return warp_sum(s);
+}
+
+/// Triple t: x = <h_u, h_i> - <h_u, h_j> (+ prior difference), value and coefficient of its BPR term.
+__global__ void __launch_bounds__(loss_block_threads)
+    bpr_coefficients_kernel(const float* __restrict__ h, int width, index_t num_users, std::int64_t num_triples,
+                            const index_t* __restrict__ user, const index_t* __restrict__ positive,
+                            const index_t* __restrict__ negative, double scale, double* __restrict__ value,
+                            double* __restrict__ coefficient) {
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  for (std::int64_t t = static_cast<std::int64_t>(blockIdx.x) * loss_block_warps + (threadIdx.x >> 5);
+       t < num_triples; t += static_cast<std::int64_t>(gridDim.x) * loss_block_warps) {
+    const float* hu = h + static_cast<std::int64_t>(user[t]) * width;
+    const float pos = warp_row_dot(hu, h + static_cast<std::int64_t>(num_users + positive[t]) * width, width);
+    const float neg = warp_row_dot(hu, h + static_cast<std::int64_t>(num_users + negative[t]) * width, width);
+    if (lane == 0) {
+      const bpr_term term = bpr_term_of(static_cast<double>(pos) - static_cast<double>(neg), scale);
+      value[t] = term.value;
+      coefficient[t] = term.coefficient;
+    }
+  }
+}
+
+/// Pair p (the first triple of each group of pairs_per_positive): its cosine and coefficients,
+/// stored as [value, cross, user, item] per pair.
+__global__ void __launch_bounds__(loss_block_threads)
+    cosine_coefficients_kernel(const float* __restrict__ h, int width, index_t num_users, std::int64_t num_pairs,
+                               int pairs_per_positive, const index_t* __restrict__ user,
+                               const index_t* __restrict__ positive, double scale, double* __restrict__ terms) {
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  for (std::int64_t p = static_cast<std::int64_t>(blockIdx.x) * loss_block_warps + (threadIdx.x >> 5); p < num_pairs;
+       p += static_cast<std::int64_t>(gridDim.x) * loss_block_warps) {
+    const std::int64_t t = p * pairs_per_positive;
+    const float* hu = h + static_cast<std::int64_t>(user[t]) * width;
+    const float* hi = h + static_cast<std::int64_t>(num_users + positive[t]) * width;
+    const float dot = warp_row_dot(hu, hi, width);
+    const float uu = warp_row_dot(hu, hu, width);
+    const float ii = warp_row_dot(hi, hi, width);
+    if (lane == 0) {
+      const cosine_term term = cosine_term_of(static_cast<double>(dot), static_cast<double>(sqrtf(uu)),
+                                              static_cast<double>(sqrtf(ii)), scale);
+      terms[4 * p + 0] = term.value;
+      terms[4 * p + 1] = term.cross;
+      terms[4 * p + 2] = term.user;
+      terms[4 * p + 3] = term.item;
+    }
+  }
+}
+
+/// Row r of dL/dh: the sum over its incidence entries, in their order (overwrites the row).
+__global__ void __launch_bounds__(loss_block_threads)
+    gather_loss_gradient_kernel(const float* __restrict__ h, int width, index_t num_users, index_t num_rows,
+                                const offset_t* __restrict__ offsets, const std::int64_t* __restrict__ entries,
+                                const index_t* __restrict__ user, const index_t* __restrict__ positive,
+                                const index_t* __restrict__ negative, int pairs_per_positive,
+                                const double* __restrict__ bpr_coefficient, const double* __restrict__ cosine_terms,
+                                float* __restrict__ grad) {
+  const int lane = static_cast<int>(threadIdx.x & 31);
+  for (index_t r = static_cast<index_t>(blockIdx.x) * loss_block_warps + static_cast<index_t>(threadIdx.x >> 5);
+       r < num_rows; r += static_cast<index_t>(gridDim.x) * loss_block_warps) {
+    float* g = grad + static_cast<std::int64_t>(r) * width;
+    const float* hr = h + static_cast<std::int64_t>(r) * width;
+    for (int c = lane; c < width; c += 32) g[c] = 0.f;
+    for (offset_t k = offsets[r]; k < offsets[r + 1]; ++k) {
+      const std::int64_t e = entries[k];
+      const std::int64_t idx = loss_entry_index(e);
+      const loss_role role = loss_entry_role(e);
+      if (role == loss_role::bpr_user || role == loss_role::bpr_positive || role == loss_role::bpr_negative) {
+        const float coef = static_cast<float>(bpr_coefficient[idx]);
+        const float* hi = h + static_cast<std::int64_t>(num_users + positive[idx]) * width;
+        const float* hj = h + static_cast<std::int64_t>(num_users + negative[idx]) * width;
+        const float* hu = h + static_cast<std::int64_t>(user[idx]) * width;
+        for (int c = lane; c < width; c += 32) {
+          if (role == loss_role::bpr_user)
+            g[c] += coef * (hi[c] - hj[c]);
+          else if (role == loss_role::bpr_positive)
+            g[c] += coef * hu[c];
+          else
+            g[c] -= coef * hu[c];
+        }
+      } else {
+        const std::int64_t t = idx * pairs_per_positive;
+        const float cross = static_cast<float>(cosine_terms[4 * idx + 1]);
+        const float own = static_cast<float>(cosine_terms[4 * idx + (role == loss_role::cosine_user ? 2 : 3)]);
+        // The other row of the pair: the item for the user's entry, the user for the item's.
+        const index_t other = role == loss_role::cosine_user ? num_users + positive[t] : user[t];
+        const float* ho = h + static_cast<std::int64_t>(other) * width;
+        for (int c = lane; c < width; c += 32) g[c] += cross * ho[c] + own * hr[c];
+      }
+    }
+  }
+}
+
+/// out[slot] = sum of values[stride * k + field] over k < count, one block, in a fixed order
+/// (each thread a strided run, then a tree), so the sum never depends on the schedule.
+__global__ void __launch_bounds__(1024) sum_in_fixed_order_kernel(const double* __restrict__ values, std::int64_t count,
+                                                                  int stride, int field, double* __restrict__ out) {
+  __shared__ double partial[1024];
+  double s = 0.0;
+  for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) s += values[k * stride + field];
+  partial[threadIdx.x] = s;
+  __syncthreads();
+  for (int half = static_cast<int>(blockDim.x) / 2; half > 0; half >>= 1) {
+    if (static_cast<int>(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *out = partial[0];
+}
+
+}  // namespace kernels
+
+/// Blocks for a warp-per-item loop over n items.
+inline unsigned loss_grid_size(std::int64_t n) {
+  const std::int64_t blocks = (n + kernels::loss_block_warps - 1) / kernels::loss_block_warps;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 ? 65535 : blocks));
+}
+
+}  // namespace gatrec::cuda
