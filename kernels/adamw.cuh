@@ -15,6 +15,7 @@
 #include "gatrec/cuda/error.cuh"
 #include "gatrec/train/adamw_update.hpp"
 #include "elementwise.cuh"
+#include "fixed_order_sum.cuh"
 
 namespace gatrec::cuda {
 
@@ -33,19 +34,14 @@ __global__ void adamw_kernel(float* __restrict__ value, const float* __restrict_
   }
 }
 
-/// out = sum of x[k]^2 in double, one block, fixed order (strided runs, then a tree).
-__global__ void __launch_bounds__(1024) sum_of_squares_kernel(const float* __restrict__ x, std::size_t n,
-                                                              double* __restrict__ out) {
-  __shared__ double partial[1024];
+/// out = sum of x[k]^2 in double, one block: strided runs per thread, then the fixed-order tree.
+__global__ void __launch_bounds__(fixed_order_sum_threads)
+    sum_of_squares_kernel(const float* __restrict__ x, std::size_t n, double* __restrict__ out) {
   double s = 0.0;
-  for (std::size_t k = threadIdx.x; k < n; k += blockDim.x) s += static_cast<double>(x[k]) * static_cast<double>(x[k]);
-  partial[threadIdx.x] = s;
-  __syncthreads();
-  for (int half = static_cast<int>(blockDim.x) / 2; half > 0; half >>= 1) {
-    if (static_cast<int>(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) *out = partial[0];
+  for (std::size_t k = threadIdx.x; k < n; k += fixed_order_sum_threads)
+    s += static_cast<double>(x[k]) * static_cast<double>(x[k]);
+  const double total = block_sum_in_fixed_order(s);
+  if (threadIdx.x == 0) *out = total;
 }
 
 }  // namespace kernels
@@ -61,7 +57,7 @@ inline void launch_adamw(float* value, const float* grad, float* m, float* v, st
 
 /// *out (device) = sum of squares of n device floats.
 inline void launch_sum_of_squares(const float* x, std::size_t n, double* out, cudaStream_t stream = nullptr) {
-  kernels::sum_of_squares_kernel<<<1, 1024, 0, stream>>>(x, n, out);
+  kernels::sum_of_squares_kernel<<<1, kernels::fixed_order_sum_threads, 0, stream>>>(x, n, out);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -17,6 +17,7 @@
 #include "gatrec/cuda/error.cuh"
 #include "gatrec/train/hybrid_loss_terms.hpp"
 #include "gatrec/train/loss_incidence.hpp"
+#include "fixed_order_sum.cuh"
 #include "warp_fragments.cuh"
 
 namespace gatrec::cuda {
@@ -123,20 +124,14 @@ __global__ void __launch_bounds__(loss_block_threads)
   }
 }
 
-/// out[slot] = sum of values[stride * k + field] over k < count, one block, in a fixed order
-/// (each thread a strided run, then a tree), so the sum never depends on the schedule.
-__global__ void __launch_bounds__(1024) sum_in_fixed_order_kernel(const double* __restrict__ values, std::int64_t count,
-                                                                  int stride, int field, double* __restrict__ out) {
-  __shared__ double partial[1024];
+/// *out = sum of values[stride * k + field] over k < count, one block, in a fixed order.
+__global__ void __launch_bounds__(fixed_order_sum_threads)
+    sum_in_fixed_order_kernel(const double* __restrict__ values, std::int64_t count, int stride, int field,
+                              double* __restrict__ out) {
   double s = 0.0;
-  for (std::int64_t k = threadIdx.x; k < count; k += blockDim.x) s += values[k * stride + field];
-  partial[threadIdx.x] = s;
-  __syncthreads();
-  for (int half = static_cast<int>(blockDim.x) / 2; half > 0; half >>= 1) {
-    if (static_cast<int>(threadIdx.x) < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) *out = partial[0];
+  for (std::int64_t k = threadIdx.x; k < count; k += fixed_order_sum_threads) s += values[k * stride + field];
+  const double total = block_sum_in_fixed_order(s);
+  if (threadIdx.x == 0) *out = total;
 }
 
 }  // namespace kernels

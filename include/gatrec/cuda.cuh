@@ -25,6 +25,7 @@
 #include "baseline_softmax.cuh"
 #include "dense.cuh"
 #include "elementwise.cuh"
+#include "fixed_order_sum.cuh"
 #include "gat_attention.cuh"
 #include "gat_attention_backward.cuh"
 #include "hybrid_loss.cuh"

@@ -17,30 +17,14 @@
 
 #include "cuda/device_test_support.cuh"
 #include "support/random_graphs.hpp"
+#include "support/random_triples.hpp"
 
 namespace {
 
 using gatrec::index_t;
 using gatrec::matrix;
+using gatrec::test::random_triples;
 using gatrec::cuda::device_matrix;
-
-gatrec::training_triples random_triples(index_t users, index_t items, int positives, int per_positive,
-                                        std::uint64_t seed) {
-  gatrec::training_triples t;
-  gatrec::rng r(seed);
-  for (int p = 0; p < positives; ++p) {
-    const auto u = static_cast<index_t>(r.below(static_cast<std::uint64_t>(users)));
-    const auto i = static_cast<index_t>(r.below(static_cast<std::uint64_t>(items)));
-    for (int k = 0; k < per_positive; ++k) {
-      auto j = static_cast<index_t>(r.below(static_cast<std::uint64_t>(items)));
-      if (j == i) j = (j + 1) % items;
-      t.user.push_back(u);
-      t.positive.push_back(i);
-      t.negative.push_back(j);
-    }
-  }
-  return t;
-}
 
 TEST(CudaTraining, HybridLossMatchesTheCpu) {
   GATREC_SKIP_WITHOUT_GPU();

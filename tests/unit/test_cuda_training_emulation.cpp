@@ -16,30 +16,14 @@
 #include <vector>
 
 #include "support/random_graphs.hpp"
+#include "support/random_triples.hpp"
 
 namespace {
 
 using gatrec::index_t;
 using gatrec::loss_role;
 using gatrec::matrix;
-
-gatrec::training_triples random_triples(index_t users, index_t items, int positives, int per_positive,
-                                        std::uint64_t seed) {
-  gatrec::training_triples t;
-  gatrec::rng r(seed);
-  for (int p = 0; p < positives; ++p) {
-    const auto u = static_cast<index_t>(r.below(static_cast<std::uint64_t>(users)));
-    const auto i = static_cast<index_t>(r.below(static_cast<std::uint64_t>(items)));
-    for (int k = 0; k < per_positive; ++k) {
-      auto j = static_cast<index_t>(r.below(static_cast<std::uint64_t>(items)));
-      if (j == i) j = (j + 1) % items;
-      t.user.push_back(u);
-      t.positive.push_back(i);
-      t.negative.push_back(j);
-    }
-  }
-  return t;
-}
+using gatrec::test::random_triples;
 
 TEST(LossIncidence, ListsEveryTermOfARowInHybridLossOrder) {
   // Users 0-1 (rows 0-1), items 0-2 (rows 2-4); two positives with two negatives each.

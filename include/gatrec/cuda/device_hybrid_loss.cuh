@@ -66,10 +66,11 @@ class device_hybrid_loss {
         h.data(), width, num_users, rows, offsets_.data(), entries_.data(), user_.data(), positive_.data(),
         negative_.data(), pairs_per_positive, bpr_coefficient_.data(), cosine_terms_.data(), grad.data());
     GATREC_CUDA_CHECK_LAST();
-    kernels::sum_in_fixed_order_kernel<<<1, 1024>>>(bpr_value_.data(), t_count, 1, 0, sums_.data());
+    constexpr int sum_threads = kernels::fixed_order_sum_threads;
+    kernels::sum_in_fixed_order_kernel<<<1, sum_threads>>>(bpr_value_.data(), t_count, 1, 0, sums_.data());
     GATREC_CUDA_CHECK_LAST();
     if (with_cosine) {
-      kernels::sum_in_fixed_order_kernel<<<1, 1024>>>(cosine_terms_.data(), p_count, 4, 0, sums_.data() + 1);
+      kernels::sum_in_fixed_order_kernel<<<1, sum_threads>>>(cosine_terms_.data(), p_count, 4, 0, sums_.data() + 1);
       GATREC_CUDA_CHECK_LAST();
     }
     const std::vector<double> sums = sums_.to_host();
