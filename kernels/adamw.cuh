@@ -40,7 +40,7 @@ __global__ void __launch_bounds__(fixed_order_sum_threads)
   double s = 0.0;
   for (std::size_t k = threadIdx.x; k < n; k += fixed_order_sum_threads)
     s += static_cast<double>(x[k]) * static_cast<double>(x[k]);
-  const double total = block_sum_in_fixed_order(s);
+  const double total = block_sum_in_fixed_order<fixed_order_sum_threads>(s);
   if (threadIdx.x == 0) *out = total;
 }
 

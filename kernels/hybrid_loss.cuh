@@ -130,7 +130,7 @@ __global__ void __launch_bounds__(fixed_order_sum_threads)
                               double* __restrict__ out) {
   double s = 0.0;
   for (std::int64_t k = threadIdx.x; k < count; k += fixed_order_sum_threads) s += values[k * stride + field];
-  const double total = block_sum_in_fixed_order(s);
+  const double total = block_sum_in_fixed_order<fixed_order_sum_threads>(s);
   if (threadIdx.x == 0) *out = total;
 }
 

@@ -3,7 +3,7 @@
 #   1. configure (-DCMAKE_CUDA_ARCHITECTURES=90) and build the CUDA tests and benchmarks (-j16)
 #   2. run the GPU tests and the CPU emulation test
 #   2b. gatrec-movielens --device cuda on ML-100K u1 (when .device-deps/data has it), the paper's
-#      loss (a device training run) and the README's softmax/cosine command (host step): a full
+#      BPR loss and the README's softmax/cosine command (both device training runs): a full
 #      training run with validation stopping each (the "under 10 s" target), and 20 epochs on the
 #      GPU and on the CPU for per-epoch ratios
 #   3. compute-sanitizer --tool memcheck on small test cases (racecheck on the top-k kernel)
@@ -153,10 +153,10 @@ else
 fi
 
 # ------------------------------------------------------------------------------------------------
-# ML-100K u1 on the GPU, two configurations: "paper" (the default BPR + cosine loss on dot products:
-# a device training run, loss and AdamW on the GPU) and "readme" (the README's GAT command, softmax
-# loss on cosine scores: the host step, loss and AdamW on the CPU). Each: a full run with validation
-# stopping (refit off, so one training), then 20 fixed epochs on each device for the per-epoch ratio.
+# ML-100K u1 on the GPU (device training runs: loss and AdamW on the GPU too), two configurations:
+# "paper" (the default BPR + cosine loss on dot products) and "readme" (the README's GAT command:
+# the softmax loss on cosine scores). Each: a full run with validation stopping (refit off, so one
+# training), then 20 fixed epochs on each device for the per-epoch ratio.
 train_ml100k() {
   local cli="$build/examples/gatrec-movielens" data="$root/.device-deps/data"
   local t s config

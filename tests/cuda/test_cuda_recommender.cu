@@ -1,9 +1,9 @@
 // gatrec::cuda::device_gat_recommender (the model behind `gatrec-movielens --device cuda`) against
 // gatrec::gat_recommender<float>: one step (embeddings and every parameter gradient, the input
 // features included, with cosine outputs and frozen features), whole training runs under the same
-// trainer (loss and validation curves, final embeddings; dot-product outputs train as a device run
-// with the loss and AdamW on the GPU, clipping and weight decay included, reproducible bit for bit),
-// and checkpoints read by the CPU model.
+// trainer (loss and validation curves, final embeddings: device training runs with the BPR and the
+// softmax loss, dot and cosine outputs, and the host step with a prior in the loss; clipping and
+// weight decay; two device runs bit for bit equal), and checkpoints read by the CPU model.
 // Without a GPU, building one fails with an exception instead of a crash.
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/device_gat_recommender.cuh>
@@ -76,18 +76,40 @@ TEST(CudaRecommender, OneStepMatchesTheCpuModel) {
     }
 }
 
+// Four ways a trainer drives the device model: the paper's BPR + cosine loss on dot products and
+// on cosine scores, the full softmax with its rated-only term on cosine scores (all three device
+// training runs), and BPR with a prior inside the loss (the host step: loss and AdamW on the CPU).
 TEST(CudaRecommender, TrainsLikeTheCpuModel) {
   GATREC_SKIP_WITHOUT_GPU();
   const auto data = gatrec::test::make_planted();
-  gatrec::trainer_options topt;
-  topt.max_epochs = 12;
-  topt.optimizer.lr = 1e-2;
-  topt.validation_metric = "recall@10";
-  topt.patience = 100;
-  topt.warmup_epochs = 0;
-  for (bool cosine : {false, true}) {
-    SCOPED_TRACE(label(cosine, true));
-    const auto opt = small_gat(cosine, true);
+  // A fixed score prior (item popularity-like scores), for the host-step case.
+  const gatrec::matrix<float> ones = gatrec::matrix<float>::Ones(data.users, 1);
+  const gatrec::matrix<float> item_bias = gatrec::test::random_matrix<float>(data.items, 1, 77, 0.3);
+  const gatrec::score_prior prior(gatrec::dot_product_scorer(ones, item_bias), 1.0);
+  struct train_case {
+    const char* name;
+    bool cosine;
+    gatrec::ranking_loss ranking;
+    bool prior_in_loss;
+  };
+  for (const train_case c : {train_case{"bpr, dot outputs", false, gatrec::ranking_loss::bpr, false},
+                             train_case{"bpr, cosine outputs", true, gatrec::ranking_loss::bpr, false},
+                             train_case{"softmax + rated term, cosine outputs", true, gatrec::ranking_loss::softmax, false},
+                             train_case{"bpr with a prior in the loss (host step)", false, gatrec::ranking_loss::bpr,
+                                        true}}) {
+    SCOPED_TRACE(c.name);
+    std::printf("[%s]\n", c.name);
+    gatrec::trainer_options topt;
+    topt.max_epochs = 12;
+    topt.optimizer.lr = 1e-2;
+    topt.validation_metric = "recall@10";
+    topt.patience = 100;
+    topt.warmup_epochs = 0;
+    topt.ranking = c.ranking;
+    topt.softmax.temperature = c.cosine ? 0.2 : 1.0;
+    topt.softmax.rated_weight = 0.5;
+    if (c.prior_in_loss) topt.prior = &prior;
+    const auto opt = small_gat(c.cosine, true);
     gatrec::gat_recommender<float> host(data.users, data.items, data.train, {}, opt);
     gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, opt);
     const auto ref = gatrec::train(host, data.train, data.validation, topt);
@@ -105,8 +127,7 @@ TEST(CudaRecommender, TrainsLikeTheCpuModel) {
   }
 }
 
-// Dot-product outputs train as a device run (loss and AdamW on the GPU), cosine outputs under the
-// host step: the trainer must end both with the trained parameters on the host.
+// After a device training run the trainer must leave the trained parameters in the host model.
 TEST(CudaRecommender, CheckpointsLoadIntoTheCpuModel) {
   GATREC_SKIP_WITHOUT_GPU();
   const auto data = gatrec::test::make_planted();
@@ -114,7 +135,7 @@ TEST(CudaRecommender, CheckpointsLoadIntoTheCpuModel) {
     SCOPED_TRACE(label(cosine, true));
     const auto opt = small_gat(cosine, true);
     gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, opt);
-    EXPECT_EQ(device.start_device_training({}) != nullptr, !cosine);
+    EXPECT_NE(device.start_device_training({}), nullptr);
     gatrec::trainer_options topt;
     topt.max_epochs = 4;
     topt.optimizer.lr = 1e-2;

@@ -1,19 +1,28 @@
 // The device training step's parts against the CPU: cuda::device_hybrid_loss against
 // gatrec::hybrid_loss (value and every gradient element; one and three negatives per positive,
-// cosine term on and off, repeated rows), and cuda::device_adamw against gatrec::adamw with
+// cosine term on and off, repeated rows), cuda::device_softmax_loss against gatrec::softmax_loss
+// (rated-only term on and off, two temperatures, users without positives, a duplicated positive),
+// the row normalisation of cosine scores (clamped rows included), and cuda::device_adamw against gatrec::adamw with
 // clip_gradient_norm (several steps, a learning-rate change, decaying and non-decaying tensors).
 // Skips without a GPU; tests/unit/test_cuda_training_emulation.cpp checks the same arithmetic on the CPU.
 #include <gatrec/core/random.hpp>
 #include <gatrec/cuda/device_adamw.cuh>
 #include <gatrec/cuda/device_hybrid_loss.cuh>
 #include <gatrec/cuda/device_parameter.cuh>
+#include <gatrec/cuda/device_softmax_loss.cuh>
+#include <gatrec/nn/row_normalize.hpp>
 #include <gatrec/train/adamw.hpp>
 #include <gatrec/train/hybrid_loss.hpp>
+#include <gatrec/train/softmax_loss.hpp>
+
+#include "row_normalize.cuh"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "cuda/device_test_support.cuh"
 #include "support/random_graphs.hpp"
@@ -23,6 +32,7 @@ namespace {
 
 using gatrec::index_t;
 using gatrec::matrix;
+using gatrec::user_item_sets;
 using gatrec::test::random_triples;
 using gatrec::cuda::device_matrix;
 
@@ -60,6 +70,87 @@ TEST(CudaTraining, HybridLossMatchesTheCpu) {
   bad.negative[4] = items;
   device_matrix dh(gatrec::test::random_matrix<float>(users + items, 8, 1)), grad;
   EXPECT_THROW(loss(dh, users, bad, 1, {}, grad), gatrec::logic_error);
+}
+
+TEST(CudaTraining, SoftmaxLossMatchesTheCpu) {
+  GATREC_SKIP_WITHOUT_GPU();
+  // 60 users x 300 items; users 0-4 like nothing (their rows contribute no loss), every user rated
+  // some items it does not like (the rated-only term's contrast), user 7 likes an item twice.
+  const index_t users = 60, items = 300;
+  gatrec::rng r(4);
+  gatrec::rating_table rated_table;
+  std::vector<gatrec::offset_t> offsets{0};
+  std::vector<index_t> positives;
+  for (index_t u = 0; u < users; ++u) {
+    for (int k = 0; k < 25; ++k) {
+      const auto i = static_cast<index_t>(r.below(items));
+      const bool liked = u >= 5 && k % 3 != 0;
+      rated_table.push_back(u, i, liked ? 5.0f : 2.0f);
+      if (liked) positives.push_back(i);
+      if (liked && u == 7 && k == 1) positives.push_back(i);
+    }
+    offsets.push_back(static_cast<gatrec::offset_t>(positives.size()));
+  }
+  const user_item_sets rated(users, items, rated_table);
+  gatrec::cuda::cublas_handle blas;
+  for (double rated_weight : {0.0, 0.5})
+    for (double temperature : {1.0, 0.2}) {
+      const std::string what = "rated weight " + std::to_string(rated_weight) + ", temperature " +
+                                std::to_string(temperature);
+      SCOPED_TRACE(what);
+      std::printf("[%s]\n", what.c_str());
+      gatrec::softmax_loss_options opt;
+      opt.weight = 1.5;
+      opt.temperature = temperature;
+      opt.rated_weight = rated_weight;
+      const matrix<float> h = gatrec::test::random_matrix<float>(users + items, 24, 8, 0.5);
+      const matrix<float> start = gatrec::test::random_matrix<float>(users + items, 24, 9);  // grad adds into this
+      matrix<float> ref_grad = start;
+      const double ref = gatrec::softmax_loss(h, users, offsets, positives, opt, ref_grad, nullptr, &rated);
+      gatrec::cuda::device_softmax_loss loss(users, items, offsets, positives, opt, &rated);
+      device_matrix dh(h), grad(start);
+      const double got = loss(blas, dh, grad);
+      EXPECT_NEAR(got, ref, 1e-5 * std::abs(ref));
+      gatrec::test::expect_matrix_near("grad + dL/dh", grad.download(), ref_grad, 1e-5);
+      gatrec::test::expect_matrix_near("dL/dh alone", matrix<float>(grad.download() - start),
+                                       matrix<float>(ref_grad - start), 1e-4);
+    }
+  // The rated-only term needs the rated items to hold the liked ones.
+  gatrec::softmax_loss_options with_rated;
+  with_rated.rated_weight = 1.0;
+  EXPECT_THROW(gatrec::cuda::device_softmax_loss(users, items, offsets, positives, with_rated,
+                                                 std::make_unique<user_item_sets>(users, items,
+                                                                                  gatrec::rating_table{}).get()),
+               gatrec::logic_error);
+}
+
+TEST(CudaTraining, RowNormalizeMatchesTheCpu) {
+  GATREC_SKIP_WITHOUT_GPU();
+  matrix<float> x = gatrec::test::random_matrix<float>(500, 37, 3);
+  x.row(11).setZero();        // clamped to eps: a plain scaling
+  x.row(12).setConstant(1e-12f);
+  const matrix<float> dy = gatrec::test::random_matrix<float>(500, 37, 4);
+  gatrec::row_normalize_context<float> ctx;
+  const matrix<float> y_ref = gatrec::row_normalize_forward(x, ctx);
+  matrix<float> dx_ref;
+  gatrec::row_normalize_backward(ctx, dy, dx_ref);
+  device_matrix dx_in(x), y(500, 37), ddy(dy), dx(500, 37);
+  gatrec::cuda::device_buffer<float> norms(500);
+  gatrec::test::poison(y);
+  gatrec::test::poison(dx);
+  gatrec::cuda::row_normalize_forward(dx_in.data(), y.data(), norms.data(), 500, 37);
+  gatrec::cuda::row_normalize_backward(y.data(), norms.data(), ddy.data(), dx.data(), 500, 37);
+  gatrec::test::expect_matrix_near("y", y.download(), y_ref, 1e-6);
+  // The clamped rows' gradients are dy / 1e-8: compare the others at float precision, those exactly.
+  const matrix<float> got = dx.download();
+  for (int r : {11, 12})
+    for (int c = 0; c < 37; ++c) EXPECT_FLOAT_EQ(got(r, c), dx_ref(r, c)) << "row " << r;
+  matrix<float> got_rest = got, ref_rest = dx_ref;
+  got_rest.row(11).setZero();
+  got_rest.row(12).setZero();
+  ref_rest.row(11).setZero();
+  ref_rest.row(12).setZero();
+  gatrec::test::expect_matrix_near("dx", got_rest, ref_rest, 1e-5);
 }
 
 TEST(CudaTraining, AdamWMatchesTheCpu) {

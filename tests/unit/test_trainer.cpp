@@ -3,6 +3,9 @@
 #include <gatrec/models/gat_recommender.hpp>
 #include <gatrec/train/trainer.hpp>
 
+#include <memory>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -202,6 +205,142 @@ TEST(Trainer, ValidatesOnTheModelsOwnRanking) {
   const auto p = gatrec::train(with_prior, data.train, data.validation, opt);
   EXPECT_EQ(with_prior.calls, 0);
   EXPECT_GT(p.best_validation, 0.0);
+}
+
+// A device training run emulated on the CPU: the "device" is a second copy of the model whose
+// parameters the run updates; the host parameters (parameters()) are separate and go stale during
+// the run, as a GPU model's do. The step does what the trainer's host step does, so a trainer that
+// follows the protocol (pull before a snapshot, finish, then restore) gives the same bits as plain
+// host training; one that forgot a pull would restore or keep stale parameters.
+class emulated_device_model final : public gatrec::embedding_recommender<float> {
+ public:
+  explicit emulated_device_model(const gatrec::test::planted& data, const gatrec::gat_recommender_options& o)
+      : device_(data.users, data.items, data.train, {}, o) {
+    for (auto* p : device_.parameters()) host_.push_back(*p);
+  }
+  std::string name() const override { return device_.name(); }
+  gatrec::index_t num_users() const override { return device_.num_users(); }
+  gatrec::index_t num_items() const override { return device_.num_items(); }
+  gatrec::parameter_list<float> parameters() override {
+    gatrec::parameter_list<float> out;
+    for (auto& p : host_) out.push_back(&p);
+    return out;
+  }
+  const gatrec::matrix<float>& forward(const gatrec::run_mode& mode) override {
+    if (!in_run) push();
+    return device_.forward(mode);
+  }
+  void backward(const gatrec::matrix<float>&) override { ADD_FAILURE() << "the host step ran during a device run"; }
+  gatrec::checkpoint_metadata describe() const override { return device_.describe(); }
+
+  std::unique_ptr<gatrec::device_training> start_device_training(const gatrec::device_training_options& o) override {
+    push();
+    return std::make_unique<run>(*this, o);
+  }
+
+  bool in_run = false;
+  int steps = 0, pulls = 0;
+
+ private:
+  void push() {
+    auto d = device_.parameters();
+    for (std::size_t k = 0; k < d.size(); ++k) d[k]->value = host_[k].value;
+  }
+
+  class run final : public gatrec::device_training {
+   public:
+    run(emulated_device_model& m, const gatrec::device_training_options& o)
+        : m_(m), o_(o), optimizer_(m.device_.parameters(), o.optimizer) {
+      m_.in_run = true;
+    }
+    ~run() override { m_.in_run = false; }
+    gatrec::loss_value step(const gatrec::training_triples& triples, int per_positive, const gatrec::run_mode& mode,
+                            double lr) override {
+      ++m_.steps;
+      auto params = m_.device_.parameters();
+      gatrec::zero_grad(params);
+      const auto& h = m_.device_.forward(mode);
+      const gatrec::index_t nu = m_.num_users();
+      gatrec::loss_value l;
+      if (!o_.softmax_ranking) {
+        l = gatrec::hybrid_loss(h, nu, triples, per_positive, o_.loss, grad_);
+      } else {
+        l = gatrec::hybrid_loss(h, nu, triples, per_positive, {0.0, o_.loss.cosine_weight}, grad_);
+        l.bpr = gatrec::softmax_loss(h, nu, *o_.positive_offsets, *o_.positives, o_.softmax, grad_, nullptr, o_.rated);
+        l.total = l.bpr + o_.loss.cosine_weight * l.cosine;
+      }
+      m_.device_.backward(grad_);
+      if (o_.clip_norm > 0) gatrec::clip_gradient_norm(params, o_.clip_norm);
+      optimizer_.set_lr(lr);
+      optimizer_.step();
+      return l;
+    }
+    void pull_parameters() override {
+      ++m_.pulls;
+      auto d = m_.device_.parameters();
+      for (std::size_t k = 0; k < d.size(); ++k) m_.host_[k].value = d[k]->value;
+    }
+    void finish() override { m_.in_run = false; }
+
+   private:
+    emulated_device_model& m_;
+    gatrec::device_training_options o_;
+    gatrec::adamw<float> optimizer_;
+    gatrec::matrix<float> grad_;
+  };
+
+  gatrec::gat_recommender<float> device_;
+  std::vector<gatrec::parameter<float>> host_;
+};
+
+TEST(Trainer, FollowsTheDeviceTrainingProtocol) {
+  const auto data = make_planted();
+  struct train_case {
+    const char* name;
+    bool validate, softmax;
+  };
+  for (const train_case c : {train_case{"validation, restore the best epoch", true, false},
+                             train_case{"no validation: the last epoch", false, false},
+                             train_case{"softmax + rated term, cosine scores", true, true}}) {
+    SCOPED_TRACE(c.name);
+    gatrec::trainer_options opt;
+    opt.max_epochs = 20;
+    opt.optimizer.lr = 3e-2;
+    opt.validation_metric = "ndcg@10";
+    opt.patience = 4;
+    opt.warmup_epochs = 2;
+    opt.clip_norm = 1.0;
+    auto gat = small_gat();
+    if (c.softmax) {
+      opt.ranking = gatrec::ranking_loss::softmax;
+      opt.softmax.temperature = 0.2;
+      opt.softmax.rated_weight = 0.5;
+      gat.normalize_output = true;
+    }
+    const gatrec::rating_table none;
+    const auto& validation = c.validate ? data.validation : none;
+    gatrec::gat_recommender<float> host(data.users, data.items, data.train, {}, gat);
+    const auto ref = gatrec::train(host, data.train, validation, opt);
+    emulated_device_model device(data, gat);
+    const auto got = gatrec::train(device, data.train, validation, opt);
+    EXPECT_FALSE(device.in_run);
+    EXPECT_EQ(device.steps, ref.epochs_run);
+    ASSERT_EQ(got.history.size(), ref.history.size());
+    for (std::size_t e = 0; e < ref.history.size(); ++e) {
+      EXPECT_EQ(got.history[e].loss, ref.history[e].loss) << "epoch " << e + 1;
+      if (c.validate) EXPECT_EQ(got.history[e].validation, ref.history[e].validation) << "epoch " << e + 1;
+    }
+    EXPECT_EQ(got.best_epoch, ref.best_epoch);
+    if (c.validate) {
+      EXPECT_TRUE(ref.stopped_early);  // so that the restored epoch is not the last one
+      EXPECT_LT(ref.best_epoch, ref.epochs_run);
+    }
+    // The host parameters are the trained (restored) ones.
+    auto hp = host.parameters(), dp = device.parameters();
+    ASSERT_EQ(hp.size(), dp.size());
+    for (std::size_t k = 0; k < hp.size(); ++k) EXPECT_EQ(dp[k]->value, hp[k]->value) << hp[k]->name;
+    EXPECT_EQ(device.forward({}), host.forward({}));
+  }
 }
 
 TEST(Trainer, ReplaysALearningRateSchedule) {

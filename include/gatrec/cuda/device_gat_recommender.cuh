@@ -4,19 +4,19 @@
 /// @brief gatrec::gat_recommender<float> with its encoder on the device: the model the trainer
 /// drives when `gatrec-movielens --device cuda` is given.
 ///
-/// Two ways to train it. (1) Under the trainer's host step (any loss, a prior in the loss, cosine
-/// outputs): the encoder (every attention layer, LayerNorm, activation, residual, forward and
-/// manual backward) runs on the GPU, the parameters, the loss and AdamW stay on the host, and
-/// forward/backward move parameters up and gradients down each step. (2) As a device training run
-/// (start_device_training, taken by the trainer for the paper's BPR + cosine loss with dot-product
-/// outputs): forward, loss (cuda::device_hybrid_loss), backward and AdamW (cuda::device_adamw) all
-/// run on the GPU and only the sampled triples go up and two loss sums come down per step.
-/// The ranking (rank_by_dot: validation and final lists) runs on the GPU either way. Why: the encoder is where the time goes (edges x heads x width), while the parameters
-/// are small (the paper's stack: ~0.5M values plus the N x 384 input features), so uploading
-/// them before each forward and downloading their gradients after each backward costs a few
-/// megabytes per step. Both ways follow the CPU path up to float rounding (same sampler, same
-/// formulas, same schedule, early stopping and checkpoints); checkpoints are interchangeable with
-/// the CPU model's.
+/// Two ways to train it.
+/// - A device training run (start_device_training), which the trainer takes whenever no prior
+///   enters the loss: forward, the cosine normalisation, the loss (cuda::device_hybrid_loss,
+///   cuda::device_softmax_loss), backward and AdamW (cuda::device_adamw) all run on the GPU; per
+///   step only the sampled triples go up and the loss sums come down.
+/// - The trainer's host step (a prior inside the loss): the encoder (every attention layer,
+///   LayerNorm, activation, residual, forward and manual backward) runs on the GPU; the parameters,
+///   the loss and AdamW stay on the host, so forward uploads the parameters and backward downloads
+///   their gradients, a few megabytes per step (the paper's stack: ~0.5M values plus the N x 384
+///   input features).
+/// The ranking (rank_by_dot: validation and final lists) runs on the GPU either way. Both follow
+/// the CPU path up to float rounding (same sampler, same formulas, same schedule, early stopping
+/// and checkpoints); checkpoints are interchangeable with the CPU model's.
 
 #include <cuda_runtime_api.h>
 
@@ -32,11 +32,14 @@
 #include "gatrec/cuda/device_hybrid_loss.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
+#include "gatrec/cuda/device_softmax_loss.cuh"
 #include "gatrec/cuda/device_top_k.cuh"
 #include "gatrec/cuda/library_handles.cuh"
 #include "gatrec/models/embedding_recommender.hpp"
 #include "gatrec/models/gat_recommender.hpp"
 #include "gatrec/nn/row_normalize.hpp"
+
+#include "row_normalize.cuh"
 
 namespace gatrec::cuda {
 
@@ -97,10 +100,8 @@ class device_gat_recommender final : public embedding_recommender<float> {
     if (host_.options().trainable_features) add_into(host_.features(), features_.grad);
   }
 
-  /// A device training run, unless the outputs are cosine-normalised (that normalisation runs on
-  /// the host; the trainer then uses the host step with the encoder on the device).
+  /// A device training run (every loss the trainer offers without a prior inside it).
   std::unique_ptr<device_training> start_device_training(const device_training_options& options) override {
-    if (host_.options().normalize_output) return nullptr;
     return std::make_unique<training_run>(*this, options);
   }
 
@@ -122,18 +123,54 @@ class device_gat_recommender final : public embedding_recommender<float> {
    public:
     training_run(device_gat_recommender& model, const device_training_options& options)
         : model_(model), options_(options), optimizer_(model.device_parameters(), options.optimizer) {
+      if (options.softmax_ranking) {
+        GATREC_EXPECTS(options.positive_offsets != nullptr && options.positives != nullptr,
+                       "the softmax ranking needs the liked items");
+        softmax_ = std::make_unique<device_softmax_loss>(model.num_users(), model.num_items(),
+                                                         *options.positive_offsets, *options.positives,
+                                                         options.softmax, options.rated);
+      }
       model_.upload_parameters();
       model_.device_owns_parameters_ = true;
     }
     ~training_run() override { model_.device_owns_parameters_ = false; }
 
+    /// gatrec::train's step: the embeddings (row-normalised for cosine scores), the loss and its
+    /// gradient as the host computes them, backward through the normalisation and the encoder.
     loss_value step(const training_triples& triples, int pairs_per_positive, const run_mode& mode,
                     double lr) override {
       device_gat_recommender& m = model_;
-      const device_matrix& h = m.encoder_.forward(m.blas_, m.graph_, m.features_.value, m.ctx_, mode);
-      const loss_value l = loss_(h, m.num_users(), triples, pairs_per_positive, options_.loss, grad_h_);
+      const device_matrix& out = m.encoder_.forward(m.blas_, m.graph_, m.features_.value, m.ctx_, mode);
+      const bool cosine = m.host_.options().normalize_output;
+      if (cosine) {
+        normalized_.resize(out.rows(), out.cols());
+        norms_.resize(static_cast<std::size_t>(out.rows()));
+        row_normalize_forward(out.data(), normalized_.data(), norms_.data(), out.rows(), static_cast<int>(out.cols()));
+      }
+      const device_matrix& h = cosine ? normalized_ : out;
+      loss_value l;
+      if (!options_.softmax_ranking) {
+        l = loss_(h, m.num_users(), triples, pairs_per_positive, options_.loss, grad_h_);
+      } else {
+        const double cos_weight = options_.loss.cosine_weight;
+        if (cos_weight != 0.0) {
+          l = loss_(h, m.num_users(), triples, pairs_per_positive, {0.0, cos_weight}, grad_h_);
+        } else {
+          grad_h_.resize(h.rows(), h.cols());
+          grad_h_.set_zero();
+        }
+        l.bpr = (*softmax_)(m.blas_, h, grad_h_);
+        l.total = l.bpr + cos_weight * l.cosine;
+      }
       if (!std::isfinite(l.total)) return l;  // the trainer reports it; nothing is updated
-      m.device_backward(grad_h_);
+      const device_matrix* grad_out = &grad_h_;
+      if (cosine) {
+        grad_out_.resize(out.rows(), out.cols());
+        row_normalize_backward(normalized_.data(), norms_.data(), grad_h_.data(), grad_out_.data(), out.rows(),
+                               static_cast<int>(out.cols()));
+        grad_out = &grad_out_;
+      }
+      m.device_backward(*grad_out);
       optimizer_.set_lr(lr);
       optimizer_.step(options_.clip_norm);
       return l;
@@ -152,7 +189,9 @@ class device_gat_recommender final : public embedding_recommender<float> {
     device_training_options options_;
     device_adamw optimizer_;
     device_hybrid_loss loss_;
-    device_matrix grad_h_;
+    std::unique_ptr<device_softmax_loss> softmax_;
+    device_matrix normalized_, grad_h_, grad_out_;
+    device_buffer<float> norms_;
   };
 
   /// The device parameters in the order of parameters() (the features first when trainable).

@@ -8,26 +8,40 @@
 /// embedding_recommender::start_device_training; the CPU models do not, and the trainer then runs
 /// each step on the host.
 
+#include <vector>
+
+#include "gatrec/core/types.hpp"
+#include "gatrec/eval/user_item_sets.hpp"
 #include "gatrec/nn/attention.hpp"
 #include "gatrec/train/adamw.hpp"
 #include "gatrec/train/hybrid_loss.hpp"
+#include "gatrec/train/softmax_loss.hpp"
 #include "gatrec/train/training_pairs.hpp"
 
 namespace gatrec {
 
 /// What a device training run is started with (the trainer's options for the step).
 struct device_training_options {
-  hybrid_loss_options loss;
+  hybrid_loss_options loss;  ///< BPR and cosine weights (with the softmax ranking, BPR's is ignored)
   adamw_options optimizer;
-  double clip_norm = 0.0;  ///< global gradient-norm clipping; 0 disables it
+  double clip_norm = 0.0;    ///< global gradient-norm clipping; 0 disables it
+  /// The full-softmax ranking term instead of BPR (gatrec::softmax_loss), over the liked items
+  /// below and, for its rated-only term, every user's training items. Not owned; they must
+  /// outlive the run.
+  bool softmax_ranking = false;
+  softmax_loss_options softmax;
+  const std::vector<offset_t>* positive_offsets = nullptr;
+  const std::vector<index_t>* positives = nullptr;
+  const user_item_sets* rated = nullptr;
 };
 
 class device_training {
  public:
   virtual ~device_training() = default;
 
-  /// One step: training-mode forward, the hybrid loss on `triples` (groups of pairs_per_positive
-  /// per positive), backward, clipping, one AdamW update at learning rate lr.
+  /// One step: training-mode forward, the loss (the hybrid loss on `triples`, groups of
+  /// pairs_per_positive per positive; with softmax_ranking the softmax term replaces BPR, as in
+  /// gatrec::train), backward, clipping, one AdamW update at learning rate lr.
   virtual loss_value step(const training_triples& triples, int pairs_per_positive, const run_mode& mode,
                           double lr) = 0;
 

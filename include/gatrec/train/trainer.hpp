@@ -223,11 +223,21 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   early_stopping stopper(validate ? opt.patience : 0, true);
   std::vector<matrix<Scalar>> best;
 
-  // The model may keep the whole step on its device: the paper's loss (BPR + cosine), no prior
-  // inside the loss. Its parameters then reach the host only for snapshots and at the end.
+  // The model may keep the whole step on its device (when no prior enters the loss). Its
+  // parameters then reach the host only for snapshots and at the end.
   std::unique_ptr<device_training> on_device;
-  if (opt.ranking == ranking_loss::bpr && (opt.prior == nullptr || !opt.prior_in_loss))
-    on_device = model.start_device_training({opt.loss, opt.optimizer, opt.clip_norm});
+  if (opt.prior == nullptr || !opt.prior_in_loss) {
+    device_training_options dopt;
+    dopt.loss = opt.loss;
+    dopt.optimizer = opt.optimizer;
+    dopt.clip_norm = opt.clip_norm;
+    dopt.softmax_ranking = opt.ranking == ranking_loss::softmax;
+    dopt.softmax = opt.softmax;
+    dopt.positive_offsets = &sampler.positive_offsets();
+    dopt.positives = &sampler.positives();
+    dopt.rated = &train_items;
+    on_device = model.start_device_training(dopt);
+  }
 
   training_triples triples;
   matrix<Scalar> grad;
