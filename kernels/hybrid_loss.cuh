@@ -136,10 +136,7 @@ __global__ void __launch_bounds__(fixed_order_sum_threads)
 
 }  // namespace kernels
 
-/// Blocks for a warp-per-item loop over n items.
-inline unsigned loss_grid_size(std::int64_t n) {
-  const std::int64_t blocks = (n + kernels::loss_block_warps - 1) / kernels::loss_block_warps;
-  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 ? 65535 : blocks));
-}
+/// Blocks for the warp-per-triple, -pair and -row loss kernels.
+inline unsigned loss_grid_size(std::int64_t n) { return warp_per_item_grid_size(n, kernels::loss_block_warps); }
 
 }  // namespace gatrec::cuda

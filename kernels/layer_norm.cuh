@@ -103,11 +103,8 @@ __global__ void __launch_bounds__(norm_block_threads)
 
 }  // namespace kernels
 
-/// Blocks for a warp-per-row kernel.
-inline unsigned norm_grid_size(std::int64_t rows) {
-  const std::int64_t blocks = (rows + kernels::norm_block_warps - 1) / kernels::norm_block_warps;
-  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 ? 65535 : blocks));
-}
+/// Blocks for the warp-per-row kernels.
+inline unsigned norm_grid_size(std::int64_t rows) { return warp_per_item_grid_size(rows, kernels::norm_block_warps); }
 
 /// h = LReLU(LayerNorm(a)) + residual (residual may be null; without `normalize`, gamma, beta,
 /// x_hat and inv_std may be null and n = a).

@@ -61,8 +61,7 @@ __global__ void __launch_bounds__(normalize_block_threads)
 }  // namespace kernels
 
 inline unsigned normalize_grid_size(std::int64_t rows) {
-  const std::int64_t blocks = (rows + kernels::normalize_block_warps - 1) / kernels::normalize_block_warps;
-  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 ? 65535 : blocks));
+  return warp_per_item_grid_size(rows, kernels::normalize_block_warps);
 }
 
 /// Row normalisation of a (rows, width) device matrix; norm: rows floats.

@@ -13,6 +13,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
+
 #include "gatrec/nn/fused_attention.hpp"
 #include "gatrec/nn/online_softmax.hpp"
 
@@ -144,3 +146,14 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 }  // namespace gatrec::cuda::kernels
+
+namespace gatrec::cuda {
+
+/// Blocks for a kernel that gives each item (a row, a triple) one warp of a block of
+/// warps_per_block warps and loops over the rest: one warp per item up to 65,535 blocks.
+inline unsigned warp_per_item_grid_size(std::int64_t items, int warps_per_block) {
+  const std::int64_t blocks = (items + warps_per_block - 1) / warps_per_block;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65535 ? 65535 : blocks));
+}
+
+}  // namespace gatrec::cuda

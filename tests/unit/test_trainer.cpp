@@ -328,7 +328,9 @@ TEST(Trainer, FollowsTheDeviceTrainingProtocol) {
     ASSERT_EQ(got.history.size(), ref.history.size());
     for (std::size_t e = 0; e < ref.history.size(); ++e) {
       EXPECT_EQ(got.history[e].loss, ref.history[e].loss) << "epoch " << e + 1;
-      if (c.validate) EXPECT_EQ(got.history[e].validation, ref.history[e].validation) << "epoch " << e + 1;
+      if (c.validate) {
+        EXPECT_EQ(got.history[e].validation, ref.history[e].validation) << "epoch " << e + 1;
+      }
     }
     EXPECT_EQ(got.best_epoch, ref.best_epoch);
     if (c.validate) {

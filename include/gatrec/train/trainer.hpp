@@ -2,13 +2,14 @@
 
 /// @file
 /// @brief Full-batch training of an embedding_recommender with the hybrid loss, AdamW, a plateau
-/// schedule and early stopping on a validation metric; one progress line per epoch.
+/// schedule and early stopping on a validation metric; one progress line per epoch. A model that
+/// offers a device training run (train/device_training.hpp) runs each step on its device.
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
