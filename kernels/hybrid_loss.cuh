@@ -124,6 +124,53 @@ __global__ void __launch_bounds__(loss_block_threads)
   }
 }
 
+/// The loss incidence's entries in loss_incidence::build's order, keyed by row: for every triple
+/// t its (u, bpr_user), (i, bpr_positive), (j, bpr_negative), then for every pair p its
+/// (u, cosine_user), (i, cosine_item). A stable sort by key then lists each row's entries in that
+/// order, which is the order hybrid_loss adds them.
+__global__ void emit_loss_entries_kernel(const index_t* __restrict__ user, const index_t* __restrict__ positive,
+                                         const index_t* __restrict__ negative, std::int64_t num_triples,
+                                         std::int64_t num_pairs, int pairs_per_positive, index_t num_users,
+                                         index_t* __restrict__ rows, std::int64_t* __restrict__ entries) {
+  const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < num_triples;
+       t += stride) {
+    rows[3 * t] = user[t];
+    entries[3 * t] = loss_entry(t, loss_role::bpr_user);
+    rows[3 * t + 1] = num_users + positive[t];
+    entries[3 * t + 1] = loss_entry(t, loss_role::bpr_positive);
+    rows[3 * t + 2] = num_users + negative[t];
+    entries[3 * t + 2] = loss_entry(t, loss_role::bpr_negative);
+  }
+  index_t* pair_rows = rows + 3 * num_triples;
+  std::int64_t* pair_entries = entries + 3 * num_triples;
+  for (std::int64_t p = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; p < num_pairs; p += stride) {
+    const std::int64_t t = p * pairs_per_positive;
+    pair_rows[2 * p] = user[t];
+    pair_entries[2 * p] = loss_entry(p, loss_role::cosine_user);
+    pair_rows[2 * p + 1] = num_users + positive[t];
+    pair_entries[2 * p + 1] = loss_entry(p, loss_role::cosine_item);
+  }
+}
+
+/// offsets[r] = the first position of row r in the sorted rows (r = 0 .. num_rows): a binary
+/// search per row.
+__global__ void row_offsets_kernel(const index_t* __restrict__ sorted_rows, std::int64_t count, index_t num_rows,
+                                   offset_t* __restrict__ offsets) {
+  for (std::int64_t r = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; r <= num_rows;
+       r += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    std::int64_t lo = 0, hi = count;
+    while (lo < hi) {
+      const std::int64_t mid = (lo + hi) / 2;
+      if (sorted_rows[mid] < r)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    offsets[r] = lo;
+  }
+}
+
 /// *out = sum of values[stride * k + field] over k < count, one block, in a fixed order.
 __global__ void __launch_bounds__(fixed_order_sum_threads)
     sum_in_fixed_order_kernel(const double* __restrict__ values, std::int64_t count, int stride, int field,

@@ -14,6 +14,7 @@
 #include "gatrec/cuda/device_gat_recommender.cuh"
 #include "gatrec/cuda/device_graph.cuh"
 #include "gatrec/cuda/device_hybrid_loss.cuh"
+#include "gatrec/cuda/device_loss_incidence.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
 #include "gatrec/cuda/device_softmax_loss.cuh"

@@ -1,4 +1,5 @@
-// The device training step's parts against the CPU: cuda::device_hybrid_loss against
+// The device training step's parts against the CPU: cuda::device_loss_incidence against
+// loss_incidence::build (entry for entry), cuda::device_hybrid_loss against
 // gatrec::hybrid_loss (value and every gradient element; one and three negatives per positive,
 // cosine term on and off, repeated rows), cuda::device_softmax_loss against gatrec::softmax_loss
 // (rated-only term on and off, two temperatures, users without positives, a duplicated positive),
@@ -8,6 +9,7 @@
 #include <gatrec/core/random.hpp>
 #include <gatrec/cuda/device_adamw.cuh>
 #include <gatrec/cuda/device_hybrid_loss.cuh>
+#include <gatrec/cuda/device_loss_incidence.cuh>
 #include <gatrec/cuda/device_parameter.cuh>
 #include <gatrec/cuda/device_softmax_loss.cuh>
 #include <gatrec/nn/row_normalize.hpp>
@@ -70,6 +72,30 @@ TEST(CudaTraining, HybridLossMatchesTheCpu) {
   bad.negative[4] = items;
   device_matrix dh(gatrec::test::random_matrix<float>(users + items, 8, 1)), grad;
   EXPECT_THROW(loss(dh, users, bad, 1, {}, grad), gatrec::logic_error);
+}
+
+TEST(CudaTraining, LossIncidenceEqualsTheHostOne) {
+  GATREC_SKIP_WITHOUT_GPU();
+  // 3,000 users and 5,000 items: many rows without any term, others with dozens.
+  const index_t users = 3000, items = 5000;
+  gatrec::cuda::device_loss_incidence device;
+  for (int per_positive : {1, 3})
+    for (bool cosine : {true, false}) {
+      SCOPED_TRACE("negatives " + std::to_string(per_positive) + (cosine ? ", cosine" : ", no cosine"));
+      const auto t = random_triples(users, items, 20000, per_positive, 6);
+      const auto ref = gatrec::loss_incidence::build(t, users, users + items, per_positive, cosine);
+      const gatrec::cuda::device_buffer<index_t> u(t.user), p(t.positive), n(t.negative);
+      device.build(u.data(), p.data(), n.data(), static_cast<std::int64_t>(t.size()), per_positive, users,
+                   users + items, cosine);
+      const auto got = device.download();
+      ASSERT_EQ(got.offsets, ref.offsets);
+      ASSERT_EQ(got.entries, ref.entries);
+    }
+  // No triples at all: every row empty.
+  device.build(nullptr, nullptr, nullptr, 0, 1, users, users + items, true);
+  const auto empty = device.download();
+  EXPECT_EQ(empty.offsets, std::vector<gatrec::offset_t>(static_cast<std::size_t>(users + items) + 1, 0));
+  EXPECT_TRUE(empty.entries.empty());
 }
 
 TEST(CudaTraining, SoftmaxLossMatchesTheCpu) {

@@ -3,17 +3,19 @@
 /// @file
 /// @brief gatrec::cuda::device_hybrid_loss: gatrec::hybrid_loss (BPR + cosine, no prior) on device
 /// embeddings, writing dL/dh on the device. The triples are sampled on the host (the CPU sampler,
-/// so both paths draw the same negatives) and uploaded with their loss incidence (about 50 bytes a
-/// triple); only the two loss sums come back.
+/// so both paths draw the same negatives) and uploaded (12 bytes a triple); their loss incidence is
+/// built on the device (cuda::device_loss_incidence); only the two loss sums come back.
 
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/device_buffer.cuh"
+#include "gatrec/cuda/device_loss_incidence.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/error.cuh"
 #include "gatrec/train/hybrid_loss.hpp"
@@ -37,15 +39,14 @@ class device_hybrid_loss {
     const index_t rows = static_cast<index_t>(h.rows());
     const int width = static_cast<int>(h.cols());
     const bool with_cosine = opt.cosine_weight != 0.0;
-    // build() checks pairs_per_positive and every row index.
-    const loss_incidence inc = loss_incidence::build(triples, num_users, rows, pairs_per_positive, with_cosine);
+    check_triples(triples, num_users, rows, pairs_per_positive);
     const std::int64_t t_count = static_cast<std::int64_t>(triples.size());
     const std::int64_t p_count = t_count / pairs_per_positive;
     upload(user_, triples.user);
     upload(positive_, triples.positive);
     upload(negative_, triples.negative);
-    upload(offsets_, inc.offsets);
-    upload(entries_, inc.entries);
+    incidence_.build(user_.data(), positive_.data(), negative_.data(), t_count, pairs_per_positive, num_users, rows,
+                     with_cosine);
     bpr_value_.resize(static_cast<std::size_t>(t_count));
     bpr_coefficient_.resize(static_cast<std::size_t>(t_count));
     cosine_terms_.resize(with_cosine ? static_cast<std::size_t>(4 * p_count) : 1);
@@ -63,7 +64,7 @@ class device_hybrid_loss {
       GATREC_CUDA_CHECK_LAST();
     }
     kernels::gather_loss_gradient_kernel<<<loss_grid_size(rows), kernels::loss_block_threads>>>(
-        h.data(), width, num_users, rows, offsets_.data(), entries_.data(), user_.data(), positive_.data(),
+        h.data(), width, num_users, rows, incidence_.offsets(), incidence_.entries(), user_.data(), positive_.data(),
         negative_.data(), pairs_per_positive, bpr_coefficient_.data(), cosine_terms_.data(), grad.data());
     GATREC_CUDA_CHECK_LAST();
     constexpr int sum_threads = kernels::fixed_order_sum_threads;
@@ -82,6 +83,25 @@ class device_hybrid_loss {
   }
 
  private:
+  /// The checks loss_incidence::build makes, on the host before anything is uploaded.
+  static void check_triples(const training_triples& triples, index_t num_users, index_t num_rows,
+                            int pairs_per_positive) {
+    GATREC_EXPECTS(pairs_per_positive >= 1, "pairs_per_positive must be at least 1");
+    GATREC_EXPECTS(triples.size() % static_cast<std::size_t>(pairs_per_positive) == 0,
+                   "triple count is not a multiple of pairs_per_positive");
+    auto check = [&](index_t r, const char* what, std::size_t t) {
+      if (r < 0 || r >= num_rows)
+        ::gatrec::detail::throw_logic_error("device_hybrid_loss", std::string(what) + " of triple " +
+                                                                      std::to_string(t) + " is row " + std::to_string(r) +
+                                                                      ", outside [0, " + std::to_string(num_rows) + ")");
+    };
+    for (std::size_t t = 0; t < triples.size(); ++t) {
+      check(triples.user[t], "user", t);
+      check(num_users + triples.positive[t], "positive item", t);
+      check(num_users + triples.negative[t], "negative item", t);
+    }
+  }
+
   template <class T>
   static void upload(device_buffer<T>& buffer, const std::vector<T>& host) {
     buffer.resize(host.size());
@@ -89,8 +109,7 @@ class device_hybrid_loss {
   }
 
   device_buffer<index_t> user_, positive_, negative_;
-  device_buffer<offset_t> offsets_;
-  device_buffer<std::int64_t> entries_;
+  device_loss_incidence incidence_;
   device_buffer<double> bpr_value_, bpr_coefficient_, cosine_terms_, sums_;
 };
 
