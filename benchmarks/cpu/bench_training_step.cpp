@@ -15,16 +15,12 @@
 #include <map>
 #include <memory>
 
+#include "catalogue_shapes.hpp"
+
 namespace {
 
-struct catalogue_shape {
-  const char* name;
-  gatrec::index_t users, items;
-  std::int64_t ratings;
-};
-const catalogue_shape shapes[] = {{"ml100k", 943, 1682, 80000},
-                                  {"ml1m", 6040, 3706, 900000},
-                                  {"ml25m", 162541, 59047, 25000095}};
+using gatrec::bench::catalogue_shape;
+const auto& shapes = gatrec::bench::catalogue_shapes;
 
 struct training_data {
   gatrec::rating_table train;

@@ -39,6 +39,7 @@
 #include <memory>
 #include <string>
 
+#include "catalogue_shapes.hpp"
 #include "cuda/power_law_graph.hpp"
 
 namespace {
@@ -351,15 +352,8 @@ void paper_stack(benchmark::State& state) {
   state.SetLabel(scale_name(scale));
 }
 
-// Catalogue shapes of the ranking benchmarks: users, items, training ratings.
-struct catalogue_shape {
-  const char* name;
-  gatrec::index_t users, items;
-  std::int64_t ratings;
-};
-const catalogue_shape catalogues[] = {{"ml100k", 943, 1682, 80000},
-                                      {"ml1m", 6040, 3706, 900000},
-                                      {"ml25m", 162541, 59047, 25000095}};
+using gatrec::bench::catalogue_shape;
+const auto& catalogues = gatrec::bench::catalogue_shapes;
 
 // Host embeddings and a mask of random training items with the catalogue's density, built once.
 struct ranking_case {
