@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <limits>
-#include <string>
 #include <vector>
 
 #include "gatrec/core/error.hpp"
@@ -39,7 +38,7 @@ class device_hybrid_loss {
     const index_t rows = static_cast<index_t>(h.rows());
     const int width = static_cast<int>(h.cols());
     const bool with_cosine = opt.cosine_weight != 0.0;
-    check_triples(triples, num_users, rows, pairs_per_positive);
+    loss_incidence::check(triples, num_users, rows, pairs_per_positive);  // before anything is uploaded
     const std::int64_t t_count = static_cast<std::int64_t>(triples.size());
     const std::int64_t p_count = t_count / pairs_per_positive;
     upload(user_, triples.user);
@@ -83,25 +82,6 @@ class device_hybrid_loss {
   }
 
  private:
-  /// The checks loss_incidence::build makes, on the host before anything is uploaded.
-  static void check_triples(const training_triples& triples, index_t num_users, index_t num_rows,
-                            int pairs_per_positive) {
-    GATREC_EXPECTS(pairs_per_positive >= 1, "pairs_per_positive must be at least 1");
-    GATREC_EXPECTS(triples.size() % static_cast<std::size_t>(pairs_per_positive) == 0,
-                   "triple count is not a multiple of pairs_per_positive");
-    auto check = [&](index_t r, const char* what, std::size_t t) {
-      if (r < 0 || r >= num_rows)
-        ::gatrec::detail::throw_logic_error("device_hybrid_loss", std::string(what) + " of triple " +
-                                                                      std::to_string(t) + " is row " + std::to_string(r) +
-                                                                      ", outside [0, " + std::to_string(num_rows) + ")");
-    };
-    for (std::size_t t = 0; t < triples.size(); ++t) {
-      check(triples.user[t], "user", t);
-      check(num_users + triples.positive[t], "positive item", t);
-      check(num_users + triples.negative[t], "negative item", t);
-    }
-  }
-
   template <class T>
   static void upload(device_buffer<T>& buffer, const std::vector<T>& host) {
     buffer.resize(host.size());

@@ -41,39 +41,50 @@ struct loss_incidence {
   std::vector<offset_t> offsets;
   std::vector<std::int64_t> entries;
 
-  /// @param num_rows users + items (the embedding rows)
-  /// @param with_cosine whether the cosine term is on (its weight is not 0)
-  /// @throw logic_error when a triple names a row outside [0, num_rows)
-  static loss_incidence build(const training_triples& triples, index_t num_users, index_t num_rows,
-                              int pairs_per_positive, bool with_cosine) {
+  /// Checks what build() relies on: groups of pairs_per_positive triples, every row in range.
+  /// @throw logic_error naming the triple and its row otherwise
+  static void check(const training_triples& triples, index_t num_users, index_t num_rows, int pairs_per_positive) {
     GATREC_EXPECTS(pairs_per_positive >= 1, "pairs_per_positive must be at least 1");
     GATREC_EXPECTS(triples.size() % static_cast<std::size_t>(pairs_per_positive) == 0,
                    "triple count is not a multiple of pairs_per_positive");
+    auto check_row = [&](index_t r, const char* what, std::size_t t) {
+      if (r < 0 || r >= num_rows)
+        detail::throw_logic_error("loss_incidence", std::string(what) + " of triple " + std::to_string(t) +
+                                                        " is row " + std::to_string(r) + ", outside [0, " +
+                                                        std::to_string(num_rows) + ")");
+    };
+    for (std::size_t t = 0; t < triples.size(); ++t) {
+      check_row(triples.user[t], "user", t);
+      check_row(num_users + triples.positive[t], "positive item", t);
+      check_row(num_users + triples.negative[t], "negative item", t);
+    }
+  }
+
+  /// @param num_rows users + items (the embedding rows)
+  /// @param with_cosine whether the cosine term is on (its weight is not 0)
+  /// @throw logic_error when check() fails
+  static loss_incidence build(const training_triples& triples, index_t num_users, index_t num_rows,
+                              int pairs_per_positive, bool with_cosine) {
+    check(triples, num_users, num_rows, pairs_per_positive);
     const std::size_t t_count = triples.size();
     const std::size_t p_count = t_count / static_cast<std::size_t>(pairs_per_positive);
-    auto row_of = [&](index_t r, const char* what, std::size_t t) {
-      if (r < 0 || r >= num_rows)
-        detail::throw_logic_error("loss_incidence::build", std::string(what) + " of triple " + std::to_string(t) +
-                                                               " is row " + std::to_string(r) + ", outside [0, " +
-                                                               std::to_string(num_rows) + ")");
-      return static_cast<std::size_t>(r);
-    };
+    auto row_of = [](index_t r) { return static_cast<std::size_t>(r); };
     loss_incidence inc;
     inc.offsets.assign(static_cast<std::size_t>(num_rows) + 1, 0);
     // Counting sort: count, prefix-sum, then fill in hybrid_loss's order.
     auto visit = [&](auto&& add) {
       for (std::size_t t = 0; t < t_count; ++t) {
-        add(row_of(triples.user[t], "user", t), loss_entry(static_cast<std::int64_t>(t), loss_role::bpr_user));
-        add(row_of(num_users + triples.positive[t], "positive item", t),
+        add(row_of(triples.user[t]), loss_entry(static_cast<std::int64_t>(t), loss_role::bpr_user));
+        add(row_of(num_users + triples.positive[t]),
             loss_entry(static_cast<std::int64_t>(t), loss_role::bpr_positive));
-        add(row_of(num_users + triples.negative[t], "negative item", t),
+        add(row_of(num_users + triples.negative[t]),
             loss_entry(static_cast<std::int64_t>(t), loss_role::bpr_negative));
       }
       if (!with_cosine) return;
       for (std::size_t p = 0; p < p_count; ++p) {
         const std::size_t t = p * static_cast<std::size_t>(pairs_per_positive);
-        add(row_of(triples.user[t], "user", t), loss_entry(static_cast<std::int64_t>(p), loss_role::cosine_user));
-        add(row_of(num_users + triples.positive[t], "positive item", t),
+        add(row_of(triples.user[t]), loss_entry(static_cast<std::int64_t>(p), loss_role::cosine_user));
+        add(row_of(num_users + triples.positive[t]),
             loss_entry(static_cast<std::int64_t>(p), loss_role::cosine_item));
       }
     };
