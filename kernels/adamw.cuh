@@ -11,11 +11,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "gatrec/core/error.hpp"
-#include "gatrec/cuda/error.cuh"
-#include "gatrec/train/adamw_update.hpp"
 #include "elementwise.cuh"
 #include "fixed_order_sum.cuh"
+#include "gatrec/core/error.hpp"
+#include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
+#include "gatrec/train/adamw_update.hpp"
 
 namespace gatrec::cuda {
 
@@ -50,14 +51,14 @@ __global__ void __launch_bounds__(fixed_order_sum_threads)
 inline void launch_adamw(float* value, const float* grad, float* m, float* v, std::size_t n,
                          const adamw_step_constants& c, bool decay, float grad_scale, cudaStream_t stream = nullptr) {
   if (n == 0) return;
-  kernels::adamw_kernel<<<elementwise_grid_size(n), elementwise_block_size, 0, stream>>>(value, grad, m, v, n, c,
-                                                                                         decay, grad_scale);
+  launch_kernel(kernels::adamw_kernel, {elementwise_grid_size(n), elementwise_block_size, 0, stream}, value, grad, m, v,
+                n, c, decay, grad_scale);
   GATREC_CUDA_CHECK_LAST();
 }
 
 /// *out (device) = sum of squares of n device floats.
 inline void launch_sum_of_squares(const float* x, std::size_t n, double* out, cudaStream_t stream = nullptr) {
-  kernels::sum_of_squares_kernel<<<1, kernels::fixed_order_sum_threads, 0, stream>>>(x, n, out);
+  launch_kernel(kernels::sum_of_squares_kernel, {1, kernels::fixed_order_sum_threads, 0, stream}, x, n, out);
   GATREC_CUDA_CHECK_LAST();
 }
 

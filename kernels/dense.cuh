@@ -11,6 +11,7 @@
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/random.hpp"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 
 namespace gatrec::cuda {
 
@@ -58,7 +59,7 @@ inline void fill(float* x, std::int64_t n, float value, cudaStream_t stream = nu
   GATREC_EXPECTS(n >= 0, "negative length");
   if (n == 0) return;
   GATREC_EXPECTS(x != nullptr, "null device pointer");
-  kernels::fill_kernel<<<dense_grid_size(n), dense_block_threads, 0, stream>>>(x, n, value);
+  launch_kernel(kernels::fill_kernel, {dense_grid_size(n), dense_block_threads, 0, stream}, x, n, value);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -69,7 +70,8 @@ inline void fill_uniform(float* x, std::int64_t n, float low, float high, std::u
   GATREC_EXPECTS(n >= 0, "negative length");
   if (n == 0) return;
   GATREC_EXPECTS(x != nullptr, "null device pointer");
-  kernels::fill_uniform_kernel<<<dense_grid_size(n), dense_block_threads, 0, stream>>>(x, n, low, high, seed);
+  launch_kernel(kernels::fill_uniform_kernel, {dense_grid_size(n), dense_block_threads, 0, stream}, x, n, low, high,
+                seed);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -79,7 +81,8 @@ inline void add_row_bias(float* y, const float* bias, std::int64_t rows, std::in
   GATREC_EXPECTS(rows >= 0 && cols > 0, "bad shape");
   if (rows == 0) return;
   GATREC_EXPECTS(y != nullptr && bias != nullptr, "null device pointer");
-  kernels::add_row_bias_kernel<<<dense_grid_size(rows * cols), dense_block_threads, 0, stream>>>(y, bias, rows, cols);
+  launch_kernel(kernels::add_row_bias_kernel, {dense_grid_size(rows * cols), dense_block_threads, 0, stream}, y, bias,
+                rows, cols);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -88,7 +91,7 @@ inline void add(const float* x, float* y, std::int64_t n, cudaStream_t stream = 
   GATREC_EXPECTS(n >= 0, "negative length");
   if (n == 0) return;
   GATREC_EXPECTS(x != nullptr && y != nullptr, "null device pointer");
-  kernels::add_kernel<<<dense_grid_size(n), dense_block_threads, 0, stream>>>(x, y, n);
+  launch_kernel(kernels::add_kernel, {dense_grid_size(n), dense_block_threads, 0, stream}, x, y, n);
   GATREC_CUDA_CHECK_LAST();
 }
 

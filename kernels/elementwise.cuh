@@ -13,6 +13,7 @@
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/nn/activation.hpp"
 
 namespace gatrec::cuda {
@@ -51,7 +52,8 @@ template <class Scalar>
 void leaky_relu_forward(const Scalar* x, Scalar* y, std::size_t n, Scalar slope, cudaStream_t stream = nullptr) {
   if (n == 0) return;
   GATREC_EXPECTS(x != nullptr && y != nullptr, "null device pointer");
-  kernels::leaky_relu_forward<<<elementwise_grid_size(n), elementwise_block_size, 0, stream>>>(x, y, n, slope);
+  launch_kernel(kernels::leaky_relu_forward<Scalar>, {elementwise_grid_size(n), elementwise_block_size, 0, stream}, x,
+                y, n, slope);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -61,7 +63,8 @@ void leaky_relu_backward(const Scalar* x, const Scalar* dy, Scalar* dx, std::siz
                          cudaStream_t stream = nullptr) {
   if (n == 0) return;
   GATREC_EXPECTS(x != nullptr && dy != nullptr && dx != nullptr, "null device pointer");
-  kernels::leaky_relu_backward<<<elementwise_grid_size(n), elementwise_block_size, 0, stream>>>(x, dy, dx, n, slope);
+  launch_kernel(kernels::leaky_relu_backward<Scalar>, {elementwise_grid_size(n), elementwise_block_size, 0, stream}, x,
+                dy, dx, n, slope);
   GATREC_CUDA_CHECK_LAST();
 }
 

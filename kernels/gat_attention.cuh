@@ -25,6 +25,7 @@
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/types.hpp"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/nn/activation.hpp"
 #include "gatrec/nn/attention.hpp"
 #include "gatrec/nn/fused_attention.hpp"
@@ -410,20 +411,21 @@ void attention_forward(const attention_forward_args& a, const graph_view& g, con
   const warp_schedule s = attention_schedule(in_chunks, a.heads);
   detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
     using L = decltype(layout);
-    kernels::attention_forward_kernel<Form, L>
-        <<<static_cast<unsigned>(s.blocks), kernels::attention_block_threads, 0, stream>>>(a, g, in_chunks,
-                                                                                          s.warps_per_head);
+    launch_kernel(kernels::attention_forward_kernel<Form, L>,
+                  {static_cast<unsigned>(s.blocks), kernels::attention_block_threads, 0, stream}, a, g, in_chunks,
+                  s.warps_per_head);
     GATREC_CUDA_CHECK_LAST();
   });
   if (in_chunks.num_splits > 0) {
-    kernels::attention_merge_kernel<<<detail::warp_grid_size(in_chunks.num_splits * a.heads),
-                                      kernels::attention_block_threads, 0, stream>>>(a, g, in_chunks);
+    launch_kernel(kernels::attention_merge_kernel,
+                  {detail::warp_grid_size(in_chunks.num_splits * a.heads), kernels::attention_block_threads, 0, stream},
+                  a, g, in_chunks);
     GATREC_CUDA_CHECK_LAST();
   }
   if (!a.concat && a.y != nullptr) {
     const std::int64_t n = static_cast<std::int64_t>(g.num_nodes) * a.width;
-    kernels::head_mean_kernel<<<detail::element_grid_size(n), 256, 0, stream>>>(a.o, a.bias, a.y, g.num_nodes,
-                                                                                a.heads, a.width);
+    launch_kernel(kernels::head_mean_kernel, {detail::element_grid_size(n), 256, 0, stream}, a.o, a.bias, a.y,
+                  g.num_nodes, a.heads, a.width);
     GATREC_CUDA_CHECK_LAST();
   }
 }
@@ -433,8 +435,9 @@ inline void gat_node_scores(const float* z, const float* att_src, const float* a
                             float* score_dst, index_t n, int heads, int width, cudaStream_t stream = nullptr) {
   GATREC_EXPECTS(heads > 0 && width > 0 && n >= 0, "bad shapes");
   if (n == 0) return;
-  kernels::gat_node_scores_kernel<<<detail::warp_grid_size(n), kernels::attention_block_threads, 0, stream>>>(
-      z, att_src, att_dst, score_src, score_dst, n, heads, width);
+  launch_kernel(kernels::gat_node_scores_kernel,
+                {detail::warp_grid_size(n), kernels::attention_block_threads, 0, stream}, z, att_src, att_dst,
+                score_src, score_dst, n, heads, width);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -444,8 +447,8 @@ inline void gat_fold_edge_weights(const float* weight_edge, const float* att_edg
   GATREC_EXPECTS(edge_dim >= 0 && heads > 0 && width > 0, "bad shapes");
   if (edge_dim == 0) return;
   const int total = edge_dim * heads;
-  kernels::gat_fold_edge_weights_kernel<<<(total + 127) / 128, 128, 0, stream>>>(weight_edge, att_edge, m, edge_dim,
-                                                                                 heads, width);
+  launch_kernel(kernels::gat_fold_edge_weights_kernel, {(total + 127) / 128, 128, 0, stream}, weight_edge, att_edge, m,
+                edge_dim, heads, width);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -5,20 +5,22 @@
 /// atomics, bit-identical results run to run.
 ///
 /// Pass 1 walks destinations (chunks of in-edges). Per edge it recomputes the logit, the weight
-/// alpha = exp(l - lse) and dalpha = kappa <g_i, z_j>, then dl = alpha (dalpha - <g_i, o_i>)
-/// (softmax backward with the sum over the edges replaced by <g_i, o_i>, which is equal), and the
-/// LeakyReLU backward; it writes per-edge gradients (E x H: GAT delta, GATv2 dl), the
-/// destination-owned gradients (GAT dd_i, GATv2 dt_i), and accumulates parameter gradients (GAT
-/// dM, GATv2 da and dW_e) in registers of the warp, whose head is fixed.
+/// alpha = exp(l - lse) and dalpha = kappa <g_i, z_j>, then dl = alpha (dalpha - S_i) with
+/// S_i = sum_f alpha_f dalpha_f, and the LeakyReLU backward; it writes per-edge gradients (E x H:
+/// GAT delta, GATv2 dl), the destination-owned gradients (GAT dd_i, GATv2 dt_i), and accumulates
+/// parameter gradients (GAT dM, GATv2 da and dW_e) in registers of the warp, whose head is fixed.
+/// S_i is summed by a first sweep over the chunk's edges (split nodes: a pass 0 over their chunks
+/// writes per-chunk sums that pass 1 adds in chunk order). S_i also equals <g_i, o_i>, which needs
+/// no sweep, but see `destination_softmax_sum` for why that shortcut is not used.
 /// Pass 2 walks sources through the transposed CSR (chunks of out-edge slots): dz_j, and for GAT
 /// the source score gradient ds_j and the final dz_j = acc + ds_j a_src + dd_j a_dst.
 /// Split nodes write partials to slots; merge kernels add them in slot order. Per-warp parameter
 /// partials are added in warp order by `reduce_warp_partials_kernel`.
 ///
 /// Memory traffic per edge and head (GATv2): pass 1 reads the source index, the feature and z_j^h
-/// (4C B) and writes dl (4 B); pass 2 reads the edge id, the destination, the feature, dl, the
-/// destination's lse, t_i^h and g_i^h (8C B). Per node and head: t, g, o (pass 1), z (pass 2) and
-/// the two outputs dt, dz.
+/// twice (8C B) and writes dl (4 B); pass 2 reads the edge id, the destination, the feature, dl, the
+/// destination's lse, t_i^h and g_i^h (8C B). Per node and head: t, g (pass 1), z (pass 2) and the
+/// two outputs dt, dz.
 
 #include <cuda_runtime.h>
 
@@ -45,7 +47,6 @@ struct attention_backward_args {
   const float* att = nullptr;        ///< (H, C) GATv2 a; GAT a_src
   const float* att_dst = nullptr;    ///< (H, C) GAT a_dst
   const float* edge_weight = nullptr;///< GATv2 W_e (D, HC); GAT M (D, H)
-  const float* o = nullptr;          ///< (N, HC) per-head aggregate from the forward
   const float* lse = nullptr;        ///< (N, H)
   const float* dy = nullptr;         ///< (N, concat ? HC : C) output gradient
   // Outputs.
@@ -58,6 +59,7 @@ struct attention_backward_args {
   // Workspace for split nodes (sized for the larger of the two chunk lists).
   float* part_vec = nullptr;         ///< (slots, H, C)
   float* part_scalar = nullptr;      ///< (slots, H)
+  float* part_softmax_sum = nullptr; ///< (in-edge slots, H) pass-0 sums S of split destinations' chunks
 };
 
 /// Values per warp in the pass-1 parameter partials: GATv2 (1 + D) C (da, then dW_e per feature);
@@ -83,10 +85,25 @@ __device__ __forceinline__ void load_output_grad(const attention_backward_args& 
   }
 }
 
-/// Pass 1 over destinations.
+/// S_i of a split node, for its chunk c: the pass-0 sums of all its chunks (consecutive in the
+/// chunk list), added in chunk order so that every chunk of the node gets the same value.
+__device__ __forceinline__ float split_softmax_sum(const chunk_view& ch, std::int64_t c, int heads, int h,
+                                                   const float* __restrict__ part_softmax_sum) {
+  const index_t node = ch.node[c];
+  std::int64_t first = c;
+  while (first > 0 && ch.node[first - 1] == node) --first;
+  float sum = 0.f;
+  for (std::int64_t k = first; k < ch.num_chunks && ch.node[k] == node; ++k)
+    sum += part_softmax_sum[ch.slot[k] * heads + h];
+  return sum;
+}
+
+/// Pass 1 over destinations; with `split_sums_only`, pass 0: only the chunks of split nodes, each
+/// writing its share of S_i to part_softmax_sum.
 template <attention_form Form, class L>
 __global__ void __launch_bounds__(attention_block_threads, 2)
-    attention_backward_dst_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
+    attention_backward_dst_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head,
+                                  bool split_sums_only) {
   constexpr int N = L::values, P = L::groups;
   const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
   const int H = a.heads, C = a.width, D = a.edge_dim;
@@ -127,31 +144,25 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     const index_t i = ch.node[c];
     const offset_t e_begin = ch.begin[c], e_end = ch.end[c];
     const std::int64_t slot = ch.slot[c];
-    float gi[N], oi[N], t[N];
+    if (split_sums_only && slot < 0) continue;
+    float gi[N], t[N];
     load_output_grad<L>(a, i, h, rank, gi);
-    load_fragment<L>(a.o + i * HC + static_cast<std::int64_t>(h) * C, C, rank, oi);
     float d_i = 0.f;
     if constexpr (Form == attention_form::gatv2)
       load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t);
     else
       d_i = a.score_dst[static_cast<std::int64_t>(i) * H + h];
-    const float weighted = group_sum<L::group>(partial_dot(gi, oi));  // sum_e alpha_e dalpha_e = <g_i, o_i>
     const float lse = a.lse[static_cast<std::int64_t>(i) * H + h];
 
-    float dt[N];
-    zero_fragment(dt);
-    float dd = 0.f;
-    index_t j_next = e_begin + q < e_end ? g.in_sources[e_begin + q] : 0;  // one edge ahead
-    for (offset_t base = e_begin; base < e_end; base += P) {
-      const offset_t e = base + q;
-      const bool active = e < e_end;
-      const index_t j = j_next;
-      if (e + P < e_end) j_next = g.in_sources[e + P];
-      float zf[N];
-      float pe[N];
-      float logit = 0.f, gz = 0.f, u = 0.f;
-      const float* r = g.edge_features + (active ? e : e_begin) * g.feature_stride;
+    // Edge e (source j) of this destination: its logit, kappa <g_i, z_j> (dalpha) and alpha; the
+    // group's lanes share the sums. GAT also returns the pre-activation score u; GATv2 the source
+    // fragment and edge term that its gradient needs. Every lane calls it (shuffles inside).
+    auto recompute_edge = [&](offset_t e, bool active, index_t j, float (&zf)[N], float (&pe)[N], float& u,
+                              float& alpha, float& dalpha) {
+      float logit = 0.f, gz = 0.f;
+      u = 0.f;
       if (active) {
+        const float* r = g.edge_features + e * g.feature_stride;
         load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
         gz = partial_dot(gi, zf);
         if constexpr (Form == attention_form::gatv2) {
@@ -167,10 +178,47 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
       }
       if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
       gz = group_sum<L::group>(gz);
+      alpha = softmax_weight(logit, lse);
+      const float kappa = active ? dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale,
+                                                             a.dropout.seed, a.dropout.step, e, H, h)
+                                 : 0.f;
+      dalpha = kappa * gz;
+    };
+
+    // S_i = sum_e alpha_e dalpha_e, summed from the very alphas and dalphas the edge loop uses. It
+    // equals <g_i, o_i>, which costs no sweep; but with that shortcut the sum of i's dl is the
+    // rounding error of <g_i, o_i> instead of ~0, and the destination's gradients (GATv2 dt_i, GAT
+    // dd_i), small because shifting all of i's logits changes nothing, came out 10-40x less
+    // accurate than the CPU's float path (measured on the CPU emulation, tests/emulation).
+    float weighted = 0.f;
+    for (offset_t base = e_begin; base < e_end; base += P) {
+      const offset_t e = base + q;
+      const bool active = e < e_end;
+      float zf[N], pe[N], u, alpha, dalpha;
+      recompute_edge(e, active, active ? g.in_sources[e] : 0, zf, pe, u, alpha, dalpha);
+      if (active) weighted += alpha * dalpha;
+    }
+    weighted = sum_over_groups<L::group>(weighted);
+    if (split_sums_only) {
+      if (lane == 0) a.part_softmax_sum[slot * H + h] = weighted;
+      continue;
+    }
+    if (slot >= 0) weighted = split_softmax_sum(ch, c, H, h, a.part_softmax_sum);
+
+    float dt[N];
+    zero_fragment(dt);
+    float dd = 0.f;
+    index_t j_next = e_begin + q < e_end ? g.in_sources[e_begin + q] : 0;  // one edge ahead
+    for (offset_t base = e_begin; base < e_end; base += P) {
+      const offset_t e = base + q;
+      const bool active = e < e_end;
+      const index_t j = j_next;
+      if (e + P < e_end) j_next = g.in_sources[e + P];
+      float zf[N], pe[N], u, alpha, dalpha;
+      recompute_edge(e, active, j, zf, pe, u, alpha, dalpha);
       if (active) {
-        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed, a.dropout.step, e, H, h);
-        const float alpha = softmax_weight(logit, lse);
-        const float dlv = softmax_logit_grad(alpha, kappa * gz, weighted);
+        const float* r = g.edge_features + e * g.feature_stride;
+        const float dlv = softmax_logit_grad(alpha, dalpha, weighted);
         if constexpr (Form == attention_form::gatv2) {
           gatv2_destination_grad(zf, t, pe, att, slope, dlv, r, D, dt, da, dwe);
           if (rank == 0) a.dl[e * H + h] = dlv;
@@ -199,6 +247,7 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     }
   }
 
+  if (split_sums_only) return;
   // This warp's parameter partials (every group holds a share: add them first).
   if constexpr (Form == attention_form::gatv2) {
     sum_over_groups<L::group>(da);
@@ -427,7 +476,9 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
                         const chunk_view& out_chunks, cudaStream_t stream = nullptr) {
   check_attention_shapes(g, in_chunks, a.heads, a.width, a.edge_dim);
   GATREC_EXPECTS(out_chunks.num_chunks >= g.num_nodes, "the out-edge chunk list does not cover the graph");
-  GATREC_EXPECTS(a.z && a.o && a.lse && a.dy && a.dl && a.dz && a.att, "missing backward buffers");
+  GATREC_EXPECTS(a.z && a.lse && a.dy && a.dl && a.dz && a.att, "missing backward buffers");
+  GATREC_EXPECTS(in_chunks.num_slots == 0 || a.part_softmax_sum != nullptr,
+                 "split destinations need the softmax-sum workspace");
   GATREC_EXPECTS(a.edge_dim == 0 || a.edge_weight != nullptr, "edge features need edge weights");
   GATREC_EXPECTS(std::max(in_chunks.num_slots, out_chunks.num_slots) == 0 ||
                      (a.part_vec != nullptr && (Form == attention_form::gatv2 || a.part_scalar != nullptr)),
@@ -440,32 +491,38 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
   GATREC_EXPECTS(backward_partial_width(Form, a.width, a.edge_dim) == 0 || a.warp_partial != nullptr,
                  "missing the parameter-partial buffer");
   if (g.num_nodes == 0) return;
-  const bool aligned = detail::aligned16({a.z, a.z_dst, a.att, a.att_dst, a.edge_weight, a.o, a.dy, a.dz, a.dz_dst,
+  const bool aligned = detail::aligned16({a.z, a.z_dst, a.att, a.att_dst, a.edge_weight, a.dy, a.dz, a.dz_dst,
                                           a.part_vec, a.warp_partial});
   const warp_schedule s1 = attention_schedule(in_chunks, a.heads);
   const warp_schedule s2 = attention_schedule(out_chunks, a.heads);
   detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
     using L = decltype(layout);
-    kernels::attention_backward_dst_kernel<Form, L>
-        <<<static_cast<unsigned>(s1.blocks), kernels::attention_block_threads, 0, stream>>>(a, g, in_chunks,
-                                                                                           s1.warps_per_head);
-    GATREC_CUDA_CHECK_LAST();
+    const launch_shape shape{static_cast<unsigned>(s1.blocks), kernels::attention_block_threads, 0, stream};
+    for (const bool split_sums_only : {true, false}) {
+      if (split_sums_only && in_chunks.num_splits == 0) continue;
+      launch_kernel(kernels::attention_backward_dst_kernel<Form, L>, shape, a, g, in_chunks, s1.warps_per_head,
+                    split_sums_only);
+      GATREC_CUDA_CHECK_LAST();
+    }
   });
   if (in_chunks.num_splits > 0) {
-    kernels::attention_backward_merge_kernel<Form><<<detail::warp_grid_size(in_chunks.num_splits * a.heads),
-                                                     kernels::attention_block_threads, 0, stream>>>(a, in_chunks, false);
+    launch_kernel(kernels::attention_backward_merge_kernel<Form>,
+                  {detail::warp_grid_size(in_chunks.num_splits * a.heads), kernels::attention_block_threads, 0, stream},
+                  a, in_chunks, false);
     GATREC_CUDA_CHECK_LAST();
   }
   detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
     using L = decltype(layout);
-    kernels::attention_backward_src_kernel<Form, L>
-        <<<static_cast<unsigned>(s2.blocks), kernels::attention_block_threads, 0, stream>>>(a, g, out_chunks,
-                                                                                           s2.warps_per_head);
+    launch_kernel(kernels::attention_backward_src_kernel<Form, L>,
+                  {static_cast<unsigned>(s2.blocks), kernels::attention_block_threads, 0, stream}, a, g, out_chunks,
+                  s2.warps_per_head);
     GATREC_CUDA_CHECK_LAST();
   });
   if (out_chunks.num_splits > 0) {
-    kernels::attention_backward_merge_kernel<Form><<<detail::warp_grid_size(out_chunks.num_splits * a.heads),
-                                                     kernels::attention_block_threads, 0, stream>>>(a, out_chunks, true);
+    launch_kernel(
+        kernels::attention_backward_merge_kernel<Form>,
+        {detail::warp_grid_size(out_chunks.num_splits * a.heads), kernels::attention_block_threads, 0, stream}, a,
+        out_chunks, true);
     GATREC_CUDA_CHECK_LAST();
   }
 }
@@ -478,8 +535,8 @@ inline void reduce_attention_partials(attention_form form, const float* warp_par
   GATREC_EXPECTS(warp_partial != nullptr && reduced != nullptr, "null partial buffers");
   const warp_schedule s = attention_schedule(in_chunks, heads);
   const int total = heads * per_head;
-  kernels::reduce_warp_partials_kernel<<<(total + 255) / 256, 256, 0, stream>>>(warp_partial, s.warps_per_head, heads,
-                                                                                per_head, reduced);
+  launch_kernel(kernels::reduce_warp_partials_kernel, {(total + 255) / 256, 256, 0, stream}, warp_partial,
+                s.warps_per_head, heads, per_head, reduced);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -493,8 +550,8 @@ inline void add_gatv2_parameter_grads(const float* reduced, int heads, int width
   GATREC_EXPECTS(heads > 0 && width > 0 && edge_dim >= 0, "bad shapes");
   GATREC_EXPECTS(reduced && att_grad && (edge_dim == 0 || weight_edge_grad), "null device pointer");
   const int total = heads * (1 + edge_dim) * width;
-  kernels::add_gatv2_parameter_grads_kernel<<<(total + 255) / 256, 256, 0, stream>>>(reduced, heads, width, edge_dim,
-                                                                                     att_grad, weight_edge_grad);
+  launch_kernel(kernels::add_gatv2_parameter_grads_kernel, {(total + 255) / 256, 256, 0, stream}, reduced, heads, width,
+                edge_dim, att_grad, weight_edge_grad);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -506,8 +563,8 @@ inline void add_gat_edge_parameter_grads(const float* dm, const float* weight_ed
   if (edge_dim == 0) return;
   GATREC_EXPECTS(dm && weight_edge && att_edge && weight_edge_grad && att_edge_grad, "null device pointer");
   const int total = heads * width;
-  kernels::add_gat_edge_parameter_grads_kernel<<<(total + 255) / 256, 256, 0, stream>>>(
-      dm, weight_edge, att_edge, heads, width, edge_dim, weight_edge_grad, att_edge_grad);
+  launch_kernel(kernels::add_gat_edge_parameter_grads_kernel, {(total + 255) / 256, 256, 0, stream}, dm, weight_edge,
+                att_edge, heads, width, edge_dim, weight_edge_grad, att_edge_grad);
   GATREC_CUDA_CHECK_LAST();
 }
 

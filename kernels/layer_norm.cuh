@@ -15,6 +15,7 @@
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/nn/activation.hpp"
 #include "warp_fragments.cuh"
 
@@ -115,8 +116,8 @@ inline void norm_activation_forward(const float* a, const float* gamma, const fl
   if (rows == 0) return;
   GATREC_EXPECTS(a && h && pre, "null device pointer");
   GATREC_EXPECTS(!normalize || (gamma && beta && x_hat && inv_std), "LayerNorm needs gamma, beta, x_hat, inv_std");
-  kernels::norm_activation_forward_kernel<<<norm_grid_size(rows), kernels::norm_block_threads, 0, stream>>>(
-      a, gamma, beta, residual, h, x_hat, pre, inv_std, rows, width, normalize, eps, slope);
+  launch_kernel(kernels::norm_activation_forward_kernel, {norm_grid_size(rows), kernels::norm_block_threads, 0, stream},
+                a, gamma, beta, residual, h, x_hat, pre, inv_std, rows, width, normalize, eps, slope);
   GATREC_CUDA_CHECK_LAST();
 }
 
@@ -128,8 +129,9 @@ inline void norm_activation_backward(const float* dh, const float* pre, const fl
   if (rows == 0) return;
   GATREC_EXPECTS(dh && pre && da, "null device pointer");
   GATREC_EXPECTS(!normalize || (x_hat && inv_std && gamma && grad && grad_xhat), "LayerNorm backward buffers missing");
-  kernels::norm_activation_backward_kernel<<<norm_grid_size(rows), kernels::norm_block_threads, 0, stream>>>(
-      dh, pre, x_hat, inv_std, gamma, grad, grad_xhat, da, rows, width, normalize, slope);
+  launch_kernel(kernels::norm_activation_backward_kernel,
+                {norm_grid_size(rows), kernels::norm_block_threads, 0, stream}, dh, pre, x_hat, inv_std, gamma, grad,
+                grad_xhat, da, rows, width, normalize, slope);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -10,6 +10,7 @@
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "warp_fragments.cuh"
 
 namespace gatrec::cuda {
@@ -68,16 +69,17 @@ inline unsigned normalize_grid_size(std::int64_t rows) {
 inline void row_normalize_forward(const float* x, float* y, float* norm, std::int64_t rows, int width,
                                   float eps = 1e-8f, cudaStream_t stream = nullptr) {
   if (rows == 0) return;
-  kernels::row_normalize_forward_kernel<<<normalize_grid_size(rows), kernels::normalize_block_threads, 0, stream>>>(
-      x, y, norm, rows, width, eps);
+  launch_kernel(kernels::row_normalize_forward_kernel,
+                {normalize_grid_size(rows), kernels::normalize_block_threads, 0, stream}, x, y, norm, rows, width, eps);
   GATREC_CUDA_CHECK_LAST();
 }
 
 inline void row_normalize_backward(const float* y, const float* norm, const float* dy, float* dx, std::int64_t rows,
                                    int width, float eps = 1e-8f, cudaStream_t stream = nullptr) {
   if (rows == 0) return;
-  kernels::row_normalize_backward_kernel<<<normalize_grid_size(rows), kernels::normalize_block_threads, 0, stream>>>(
-      y, norm, dy, dx, rows, width, eps);
+  launch_kernel(kernels::row_normalize_backward_kernel,
+                {normalize_grid_size(rows), kernels::normalize_block_threads, 0, stream}, y, norm, dy, dx, rows, width,
+                eps);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -21,6 +21,7 @@
 #include "gatrec/core/error.hpp"
 #include "gatrec/core/types.hpp"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/eval/rank_key.hpp"
 
 namespace gatrec::cuda {
@@ -158,8 +159,9 @@ inline void launch_select_top_k_rows(float* scores, std::int64_t ld, index_t row
   if (rows == 0) return;
   GATREC_EXPECTS(k >= 1 && k <= max_device_top_k,
                  "device top-k: k must be in [1, " + std::to_string(max_device_top_k) + "], got " + std::to_string(k));
-  kernels::select_top_k_rows<<<static_cast<unsigned>(rows), kernels::top_k_block_threads, 0, stream>>>(
-      scores, ld, num_items, first_user, k, top_k_list_slots(k), mask_offsets, mask_items, lists, nan_position);
+  launch_kernel(kernels::select_top_k_rows, {static_cast<unsigned>(rows), kernels::top_k_block_threads, 0, stream},
+                scores, ld, num_items, first_user, k, top_k_list_slots(k), mask_offsets, mask_items, lists,
+                nan_position);
   GATREC_CUDA_CHECK_LAST();
 }
 

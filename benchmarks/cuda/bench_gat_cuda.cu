@@ -202,7 +202,7 @@ void attention_core(benchmark::State& state) {
   fa.part_acc = part_acc.data();
 
   gatrec::cuda::attention_backward_args ba;
-  device_matrix dl, dz, dz_dst, ds, dd, partial, reduced, part_vec, part_scalar;
+  device_matrix dl, dz, dz_dst, ds, dd, partial, reduced, part_vec, part_scalar, part_softmax_sum;
   if (backward && !use_library) {
     const std::int64_t slots = std::max(in.num_slots, out.num_slots);
     dl.resize(g.num_edges(), H);
@@ -214,6 +214,7 @@ void attention_core(benchmark::State& state) {
     reduced.resize(H, gatrec::cuda::backward_partial_width(Form, C, D));
     part_vec.resize(slots * H, C);
     part_scalar.resize(slots * H, 1);
+    part_softmax_sum.resize(in.num_slots * H, 1);
     ba.heads = H;
     ba.width = C;
     ba.edge_dim = D;
@@ -224,7 +225,6 @@ void attention_core(benchmark::State& state) {
     ba.att = att.data();
     ba.att_dst = att_dst.data();
     ba.edge_weight = fa.edge_weight;
-    ba.o = o.data();
     ba.lse = lse.data();
     ba.dy = dy.data();
     ba.dl = dl.data();
@@ -235,6 +235,7 @@ void attention_core(benchmark::State& state) {
     ba.warp_partial = partial.data();
     ba.part_vec = part_vec.data();
     ba.part_scalar = part_scalar.data();
+    ba.part_softmax_sum = part_softmax_sum.data();
   }
 
   std::unique_ptr<gatrec::cuda::library_attention> lib;

@@ -50,7 +50,7 @@ class device_attention_layer {
     device_matrix dl;              // (E, H)
     device_matrix dz, dz_dst;      // (N, HC)
     device_matrix d_score_src, d_score_dst;  // (N, H) GAT
-    device_matrix warp_partial, reduced, part_vec, part_scalar;
+    device_matrix warp_partial, reduced, part_vec, part_scalar, part_softmax_sum;
     ones_vector ones;
   };
 
@@ -173,6 +173,7 @@ class device_attention_layer {
     ctx.reduced.resize(H, std::max(pw, 1));
     ctx.part_vec.resize(slots * H, C);
     ctx.part_scalar.resize(slots * H, 1);
+    ctx.part_softmax_sum.resize(in.num_slots * H, 1);
 
     attention_backward_args a;
     a.heads = H;
@@ -184,7 +185,6 @@ class device_attention_layer {
     a.dropout = make_dropout_view(opt_.dropout, ctx.mode);
     a.z = ctx.z.data();
     a.att = att_.value.data();
-    a.o = ctx.o.data();
     a.lse = ctx.lse.data();
     a.dy = dy.data();
     a.dl = ctx.dl.data();
@@ -192,6 +192,7 @@ class device_attention_layer {
     a.warp_partial = ctx.warp_partial.data();
     a.part_vec = ctx.part_vec.data();
     a.part_scalar = ctx.part_scalar.data();
+    a.part_softmax_sum = ctx.part_softmax_sum.data();
     if constexpr (form == attention_form::gat) {
       ctx.d_score_src.resize(n, H);
       ctx.d_score_dst.resize(n, H);

@@ -17,10 +17,10 @@
 #include "gatrec/cuda/device_loss_incidence.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/train/hybrid_loss.hpp"
 #include "gatrec/train/loss_incidence.hpp"
 #include "gatrec/train/training_pairs.hpp"
-
 #include "hybrid_loss.cuh"
 
 namespace gatrec::cuda {
@@ -52,25 +52,26 @@ class device_hybrid_loss {
     sums_.resize(2);
     grad.resize(h.rows(), h.cols());
 
-    kernels::bpr_coefficients_kernel<<<loss_grid_size(t_count), kernels::loss_block_threads>>>(
-        h.data(), width, num_users, t_count, user_.data(), positive_.data(), negative_.data(),
-        opt.bpr_weight / static_cast<double>(t_count), bpr_value_.data(), bpr_coefficient_.data());
+    launch_kernel(kernels::bpr_coefficients_kernel, {loss_grid_size(t_count), kernels::loss_block_threads}, h.data(),
+                  width, num_users, t_count, user_.data(), positive_.data(), negative_.data(),
+                  opt.bpr_weight / static_cast<double>(t_count), bpr_value_.data(), bpr_coefficient_.data());
     GATREC_CUDA_CHECK_LAST();
     if (with_cosine) {
-      kernels::cosine_coefficients_kernel<<<loss_grid_size(p_count), kernels::loss_block_threads>>>(
-          h.data(), width, num_users, p_count, pairs_per_positive, user_.data(), positive_.data(),
-          -opt.cosine_weight / static_cast<double>(p_count), cosine_terms_.data());
+      launch_kernel(kernels::cosine_coefficients_kernel, {loss_grid_size(p_count), kernels::loss_block_threads},
+                    h.data(), width, num_users, p_count, pairs_per_positive, user_.data(), positive_.data(),
+                    -opt.cosine_weight / static_cast<double>(p_count), cosine_terms_.data());
       GATREC_CUDA_CHECK_LAST();
     }
-    kernels::gather_loss_gradient_kernel<<<loss_grid_size(rows), kernels::loss_block_threads>>>(
-        h.data(), width, num_users, rows, incidence_.offsets(), incidence_.entries(), user_.data(), positive_.data(),
-        negative_.data(), pairs_per_positive, bpr_coefficient_.data(), cosine_terms_.data(), grad.data());
+    launch_kernel(kernels::gather_loss_gradient_kernel, {loss_grid_size(rows), kernels::loss_block_threads}, h.data(),
+                  width, num_users, rows, incidence_.offsets(), incidence_.entries(), user_.data(), positive_.data(),
+                  negative_.data(), pairs_per_positive, bpr_coefficient_.data(), cosine_terms_.data(), grad.data());
     GATREC_CUDA_CHECK_LAST();
     constexpr int sum_threads = kernels::fixed_order_sum_threads;
-    kernels::sum_in_fixed_order_kernel<<<1, sum_threads>>>(bpr_value_.data(), t_count, 1, 0, sums_.data());
+    launch_kernel(kernels::sum_in_fixed_order_kernel, {1, sum_threads}, bpr_value_.data(), t_count, 1, 0, sums_.data());
     GATREC_CUDA_CHECK_LAST();
     if (with_cosine) {
-      kernels::sum_in_fixed_order_kernel<<<1, sum_threads>>>(cosine_terms_.data(), p_count, 4, 0, sums_.data() + 1);
+      launch_kernel(kernels::sum_in_fixed_order_kernel, {1, sum_threads}, cosine_terms_.data(), p_count, 4, 0,
+                    sums_.data() + 1);
       GATREC_CUDA_CHECK_LAST();
     }
     const std::vector<double> sums = sums_.to_host();

@@ -7,19 +7,19 @@
 /// radix-sorted by row (CUB, shipped with the CUDA Toolkit); offsets by a binary search per row.
 /// Stability makes the result equal to the host's entry for entry.
 
-#include <cub/device/device_radix_sort.cuh>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cub/device/device_radix_sort.cuh>
 #include <vector>
 
+#include "elementwise.cuh"
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/device_buffer.cuh"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/train/loss_incidence.hpp"
-
-#include "elementwise.cuh"
 #include "hybrid_loss.cuh"
 
 namespace gatrec::cuda {
@@ -44,9 +44,9 @@ class device_loss_incidence {
     offsets_.resize(static_cast<std::size_t>(num_rows) + 1);
     if (count > 0) {
       const std::size_t items = static_cast<std::size_t>(std::max(num_triples, num_pairs));
-      kernels::emit_loss_entries_kernel<<<elementwise_grid_size(items), elementwise_block_size, 0, stream>>>(
-          user, positive, negative, num_triples, num_pairs, pairs_per_positive, num_users, rows_.data(),
-          unsorted_.data());
+      launch_kernel(kernels::emit_loss_entries_kernel,
+                    {elementwise_grid_size(items), elementwise_block_size, 0, stream}, user, positive, negative,
+                    num_triples, num_pairs, pairs_per_positive, num_users, rows_.data(), unsorted_.data());
       GATREC_CUDA_CHECK_LAST();
       // Only the bits a row index can use take part in the sort.
       int end_bit = 1;
@@ -60,9 +60,9 @@ class device_loss_incidence {
                                                       unsorted_.data(), entries_.data(), static_cast<int>(count), 0,
                                                       end_bit, stream));
     }
-    kernels::row_offsets_kernel<<<elementwise_grid_size(static_cast<std::size_t>(num_rows) + 1),
-                                  elementwise_block_size, 0, stream>>>(sorted_rows_.data(), count, num_rows,
-                                                                       offsets_.data());
+    launch_kernel(kernels::row_offsets_kernel,
+                  {elementwise_grid_size(static_cast<std::size_t>(num_rows) + 1), elementwise_block_size, 0, stream},
+                  sorted_rows_.data(), count, num_rows, offsets_.data());
     GATREC_CUDA_CHECK_LAST();
   }
 

@@ -11,16 +11,16 @@
 #include <string>
 #include <vector>
 
+#include "fixed_order_sum.cuh"
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/blas.cuh"
 #include "gatrec/cuda/device_buffer.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/cuda/library_handles.cuh"
 #include "gatrec/eval/user_item_sets.hpp"
 #include "gatrec/train/softmax_loss.hpp"
-
-#include "fixed_order_sum.cuh"
 #include "hybrid_loss.cuh"
 #include "softmax_loss.cuh"
 
@@ -76,18 +76,18 @@ class device_softmax_loss {
     gemm_row_major(blas, false, true, num_users_, num_items_, d, inv_t, users, d, items, d, 0.f, logits_.data(),
                    num_items_);
     const bool rated = opt_.rated_weight > 0;
-    kernels::softmax_rows_kernel<<<static_cast<unsigned>(num_users_), kernels::softmax_block_threads>>>(
-        logits_.data(), grad_logits_.data(), num_items_, positive_offsets_.data(), positives_.data(),
-        rated ? rated_offsets_.data() : nullptr, rated ? rated_items_.data() : nullptr, opt_.weight / total_,
-        opt_.rated_weight, inv_t, user_loss_.data());
+    launch_kernel(kernels::softmax_rows_kernel, {static_cast<unsigned>(num_users_), kernels::softmax_block_threads},
+                  logits_.data(), grad_logits_.data(), num_items_, positive_offsets_.data(), positives_.data(),
+                  rated ? rated_offsets_.data() : nullptr, rated ? rated_items_.data() : nullptr, opt_.weight / total_,
+                  opt_.rated_weight, inv_t, user_loss_.data());
     GATREC_CUDA_CHECK_LAST();
     // dL/dH_U += dS H_I, dL/dH_I += dS^T H_U.
     gemm_row_major(blas, false, false, num_users_, d, num_items_, 1.f, grad_logits_.data(), num_items_, items, d, 1.f,
                    grad.data(), d);
     gemm_row_major(blas, true, false, num_items_, d, num_users_, 1.f, grad_logits_.data(), num_items_, users, d, 1.f,
                    grad.data() + static_cast<std::int64_t>(num_users_) * d, d);
-    kernels::sum_in_fixed_order_kernel<<<1, kernels::fixed_order_sum_threads>>>(
-        user_loss_.data(), static_cast<std::int64_t>(num_users_), 1, 0, sum_.data());
+    launch_kernel(kernels::sum_in_fixed_order_kernel, {1, kernels::fixed_order_sum_threads}, user_loss_.data(),
+                  static_cast<std::int64_t>(num_users_), 1, 0, sum_.data());
     GATREC_CUDA_CHECK_LAST();
     return opt_.weight * sum_.to_host()[0] / total_;
   }

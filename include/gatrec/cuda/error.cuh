@@ -52,7 +52,7 @@ inline const char* cublas_status_name(cublasStatus_t s) {
       ::gatrec::cuda::detail::throw_cuda_error(#call, cudaGetErrorName(gatrec_status_), __FILE__, __LINE__); \
   } while (0)
 
-/// Checks the last launch (call right after a <<<...>>> launch).
+/// Checks the last launch (call right after launch_kernel).
 #define GATREC_CUDA_CHECK_LAST() GATREC_CUDA_TRY(cudaGetLastError())
 
 /// Throws gatrec::cuda_error when a cuBLAS call fails.

@@ -17,15 +17,15 @@
 #include <limits>
 #include <vector>
 
+#include "baseline_softmax.cuh"
+#include "dense.cuh"
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/device_buffer.cuh"
 #include "gatrec/cuda/error.cuh"
+#include "gatrec/cuda/launch.cuh"
 #include "gatrec/cuda/library_handles.cuh"
 #include "gatrec/graph/csr_graph.hpp"
 #include "gatrec/nn/attention.hpp"
-
-#include "baseline_softmax.cuh"
-#include "dense.cuh"
 
 namespace gatrec::cuda {
 
@@ -123,22 +123,22 @@ class library_attention {
     const float one = 1.f, zero = 0.f;
     if (form_ == attention_form::gat) {
       for (int h = 0; h < heads_; ++h) {
-        kernels::gat_sddmm_operands_kernel<<<dense_grid_size(n_), dense_block_threads, 0, stream>>>(
-            score_src, score_dst, n_, heads_, h, sddmm_a_.data(), sddmm_b_.data());
+        launch_kernel(kernels::gat_sddmm_operands_kernel, {dense_grid_size(n_), dense_block_threads, 0, stream},
+                      score_src, score_dst, n_, heads_, h, sddmm_a_.data(), sddmm_b_.data());
         GATREC_CUDA_CHECK_LAST();
         const detail::dense_descriptor a(n_, 2, 2, sddmm_a_.data(), CUSPARSE_ORDER_ROW);
         const detail::dense_descriptor b(2, n_, n_, sddmm_b_.data(), CUSPARSE_ORDER_ROW);
         sddmm(sparse, CUSPARSE_OPERATION_NON_TRANSPOSE, a, b, values_desc_[h]);
       }
     } else {
-      kernels::gatv2_edge_logits_kernel<<<grid(e_), kernels::baseline_block_threads, 0, stream>>>(
-          z, z_dst, att, edge_weight, edge_features, feature_stride_, edge_dim_, sources_.data(), destinations_.data(),
-          e_, heads_, width_, slope, values_.data());
+      launch_kernel(kernels::gatv2_edge_logits_kernel, {grid(e_), kernels::baseline_block_threads, 0, stream}, z, z_dst,
+                    att, edge_weight, edge_features, feature_stride_, edge_dim_, sources_.data(), destinations_.data(),
+                    e_, heads_, width_, slope, values_.data());
       GATREC_CUDA_CHECK_LAST();
     }
-    kernels::segment_softmax_kernel<<<grid(n_ * heads_), kernels::baseline_block_threads, 0, stream>>>(
-        offsets_.data(), values_.data(), static_cast<index_t>(n_), e_, heads_, form_ == attention_form::gat,
-        edge_weight, edge_features, feature_stride_, edge_dim_, slope);
+    launch_kernel(kernels::segment_softmax_kernel, {grid(n_ * heads_), kernels::baseline_block_threads, 0, stream},
+                  offsets_.data(), values_.data(), static_cast<index_t>(n_), e_, heads_, form_ == attention_form::gat,
+                  edge_weight, edge_features, feature_stride_, edge_dim_, slope);
     GATREC_CUDA_CHECK_LAST();
     for (int h = 0; h < heads_; ++h) {
       const detail::dense_descriptor b(n_, width_, HC, z + h * width_, CUSPARSE_ORDER_ROW);
@@ -169,9 +169,9 @@ class library_attention {
       const detail::dense_descriptor b(n_, width_, HC, z + h * width_, CUSPARSE_ORDER_ROW);
       sddmm(sparse, CUSPARSE_OPERATION_TRANSPOSE, a, b, grads_desc_[h]);
     }
-    kernels::gat_softmax_backward_kernel<<<grid(n_ * heads_), kernels::baseline_block_threads, 0, stream>>>(
-        offsets_.data(), sources_.data(), values_.data(), grads_.data(), score_src, score_dst, edge_weight,
-        edge_features, feature_stride_, edge_dim_, static_cast<index_t>(n_), e_, heads_, slope);
+    launch_kernel(kernels::gat_softmax_backward_kernel, {grid(n_ * heads_), kernels::baseline_block_threads, 0, stream},
+                  offsets_.data(), sources_.data(), values_.data(), grads_.data(), score_src, score_dst, edge_weight,
+                  edge_features, feature_stride_, edge_dim_, static_cast<index_t>(n_), e_, heads_, slope);
     GATREC_CUDA_CHECK_LAST();
     const detail::vector_descriptor ones(n_, ones_.data());
     for (int h = 0; h < heads_; ++h) {
@@ -188,8 +188,9 @@ class library_attention {
                                        &one, values_desc_[h], b.get(), &zero, c.get(), CUDA_R_32F,
                                        CUSPARSE_SPMM_ALG_DEFAULT, workspace(size)));
     }
-    kernels::gat_score_grads_into_messages_kernel<<<dense_grid_size(n_ * HC), dense_block_threads, 0, stream>>>(
-        dz, ds, dd, att_src, att_dst, n_, heads_, width_);
+    launch_kernel(kernels::gat_score_grads_into_messages_kernel,
+                  {dense_grid_size(n_ * HC), dense_block_threads, 0, stream}, dz, ds, dd, att_src, att_dst, n_, heads_,
+                  width_);
     GATREC_CUDA_CHECK_LAST();
   }
 

@@ -148,8 +148,8 @@ GATREC_HOST_DEVICE Scalar softmax_weight(Scalar logit, Scalar log_sum_exp) {
 }
 
 /// Softmax backward for one edge: dl_e = alpha_e (dalpha_e - sum_f alpha_f dalpha_f). The sum over
-/// the destination's edges is passed in (`weighted_sum`): the fused kernels compute it before the
-/// edge loop as <g_i, o_i> (docs/cuda.md), so each edge needs one visit.
+/// the destination's edges is passed in (`weighted_sum`): the fused kernels sum it in a first sweep
+/// over the destination's edges (kernels/gat_attention_backward.cuh says why not <g_i, o_i>).
 template <class Scalar>
 GATREC_HOST_DEVICE Scalar softmax_logit_grad(Scalar alpha, Scalar dalpha, Scalar weighted_sum) {
   return alpha * (dalpha - weighted_sum);
