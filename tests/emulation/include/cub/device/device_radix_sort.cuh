@@ -1,0 +1,3 @@
+#pragma once
+// CPU emulation of cub::DeviceRadixSort::SortPairs for the tests (see tests/emulation/README.md).
+#include "cuda_emulation/cub_radix_sort.hpp"

@@ -1,0 +1,192 @@
+#pragma once
+
+/// @file
+/// @brief The part of the CUDA runtime API the project calls, on host memory.
+///
+/// Device memory is host memory from an allocation registry, so that every call can check what
+/// the real runtime would reject: a device pointer that is not inside a device allocation, a copy
+/// whose direction does not match its pointers, a range past the end of an allocation. All work
+/// is synchronous; streams are tokens. A failed kernel leaves a sticky error, as on a GPU.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidDevicePointer = 17,
+  cudaErrorInvalidMemcpyDirection = 21,
+  cudaErrorNoDevice = 100,
+  cudaErrorLaunchFailure = 719,
+};
+using cudaError = cudaError_t;
+
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4,
+};
+
+struct CUstream_st {};
+using cudaStream_t = CUstream_st*;
+
+namespace cuda_emulation {
+
+struct runtime_state {
+  std::map<std::uintptr_t, std::size_t> allocations;  // base -> bytes
+  cudaError_t last_error = cudaSuccess;
+  cudaError_t sticky_error = cudaSuccess;
+  std::string last_message;
+};
+
+inline runtime_state& runtime() {
+  static runtime_state state;
+  return state;
+}
+
+/// Records an error for cudaGetLastError and prints why (the real runtime only gives a code).
+inline cudaError_t report(cudaError_t e, const std::string& why) {
+  runtime().last_error = e;
+  runtime().last_message = why;
+  std::fprintf(stderr, "[cuda emulation] %s\n", why.c_str());
+  return e;
+}
+
+/// True when [p, p + bytes) lies inside one device allocation (bytes 0: p may be its end).
+inline bool is_device_range(const void* p, std::size_t bytes) {
+  const auto& a = runtime().allocations;
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  auto it = a.upper_bound(address);
+  if (it == a.begin()) return false;
+  --it;
+  return address >= it->first && address + bytes <= it->first + it->second;
+}
+
+inline bool is_device_pointer(const void* p) { return is_device_range(p, 0); }
+
+/// Marks a failed kernel: every later call returns the error, as after a launch failure on a GPU.
+inline void fail_kernel(const std::string& why) {
+  runtime().sticky_error = cudaErrorLaunchFailure;
+  report(cudaErrorLaunchFailure, why);
+}
+
+}  // namespace cuda_emulation
+
+inline const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
+    case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+  }
+  return "cudaErrorUnknown";
+}
+inline const char* cudaGetErrorString(cudaError_t e) { return cudaGetErrorName(e); }
+
+inline cudaError_t cudaGetLastError() {
+  auto& r = cuda_emulation::runtime();
+  const cudaError_t e = r.sticky_error != cudaSuccess ? r.sticky_error : r.last_error;
+  r.last_error = cudaSuccess;
+  return e;
+}
+inline cudaError_t cudaPeekAtLastError() {
+  auto& r = cuda_emulation::runtime();
+  return r.sticky_error != cudaSuccess ? r.sticky_error : r.last_error;
+}
+
+inline cudaError_t cudaGetDeviceCount(int* count) {
+  *count = 1;
+  return cudaSuccess;
+}
+inline cudaError_t cudaSetDevice(int device) {
+  return device == 0 ? cudaSuccess : cuda_emulation::report(cudaErrorInvalidValue, "cudaSetDevice: only device 0");
+}
+inline cudaError_t cudaGetDevice(int* device) {
+  *device = 0;
+  return cudaSuccess;
+}
+
+inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
+  auto& r = cuda_emulation::runtime();
+  if (r.sticky_error != cudaSuccess) return r.sticky_error;
+  // 256-byte alignment like cudaMalloc; a zero-byte request still gets a distinct address.
+  const std::size_t rounded = (bytes + 255) / 256 * 256;
+  void* q = std::aligned_alloc(256, rounded == 0 ? 256 : rounded);
+  if (q == nullptr) return cuda_emulation::report(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory");
+  // Fresh device memory holds garbage, not zeros: tests must not depend on it.
+  std::memset(q, 0xa5, rounded == 0 ? 256 : rounded);
+  r.allocations[reinterpret_cast<std::uintptr_t>(q)] = bytes;
+  *p = q;
+  return cudaSuccess;
+}
+template <class T>
+cudaError_t cudaMalloc(T** p, std::size_t bytes) {
+  return cudaMalloc(reinterpret_cast<void**>(p), bytes);
+}
+
+inline cudaError_t cudaFree(void* p) {
+  if (p == nullptr) return cudaSuccess;
+  auto& a = cuda_emulation::runtime().allocations;
+  const auto it = a.find(reinterpret_cast<std::uintptr_t>(p));
+  if (it == a.end()) return cuda_emulation::report(cudaErrorInvalidDevicePointer, "cudaFree: not the start of a device allocation");
+  a.erase(it);
+  std::free(p);
+  return cudaSuccess;
+}
+
+inline cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  using namespace cuda_emulation;
+  auto& r = runtime();
+  if (r.sticky_error != cudaSuccess) return r.sticky_error;
+  if (bytes == 0) return cudaSuccess;
+  const bool dst_device = is_device_range(dst, bytes), src_device = is_device_range(src, bytes);
+  const bool dst_ok = kind == cudaMemcpyDefault || (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice) == dst_device;
+  const bool src_ok = kind == cudaMemcpyDefault || (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice) == src_device;
+  if (!dst_ok || !src_ok)
+    return report(cudaErrorInvalidValue, std::string("cudaMemcpy of ") + std::to_string(bytes) + " bytes, kind " +
+                                             std::to_string(static_cast<int>(kind)) + ": " +
+                                             (!dst_ok ? "destination" : "source") +
+                                             " is not the memory the kind names (or runs past its allocation)");
+  std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                                   cudaStream_t = nullptr) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+
+inline cudaError_t cudaMemset(void* dst, int value, std::size_t bytes) {
+  using namespace cuda_emulation;
+  if (runtime().sticky_error != cudaSuccess) return runtime().sticky_error;
+  if (bytes == 0) return cudaSuccess;
+  if (!is_device_range(dst, bytes)) return report(cudaErrorInvalidValue, "cudaMemset: not a device range");
+  std::memset(dst, value, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_t = nullptr) {
+  return cudaMemset(dst, value, bytes);
+}
+
+inline cudaError_t cudaStreamCreate(cudaStream_t* s) {
+  *s = new CUstream_st;
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  delete s;
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cuda_emulation::runtime().sticky_error; }
+inline cudaError_t cudaDeviceSynchronize() { return cuda_emulation::runtime().sticky_error; }
