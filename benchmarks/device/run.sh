@@ -100,7 +100,7 @@ fi
 
 step configure 150 cmake -S "$root" -B "$build" "${generator_args[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
   -DCMAKE_CUDA_COMPILER="$nvcc_path" -DGATREC_ENABLE_CUDA=ON -DGATREC_BUILD_TESTS=ON -DGATREC_BUILD_BENCHMARKS=ON \
-  -DGATREC_BUILD_EXAMPLES=ON -DGATREC_ENABLE_LLM=OFF -DGATREC_INSTALL=OFF "${prefix_args[@]}"
+  -DGATREC_BUILD_EXAMPLES=ON -DGATREC_ENABLE_LLM=OFF -DGATREC_INSTALL=OFF -DGATREC_EMULATED_CUDA_TESTS=OFF "${prefix_args[@]}"
 if ! ok configure; then
   say "configure failed: see run.log (missing Eigen/GTest/benchmark? run benchmarks/device/prepare_deps.sh and carry .device-deps)"
   cat "$steps_file"
