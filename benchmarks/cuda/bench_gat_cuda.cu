@@ -180,7 +180,7 @@ void attention_core(benchmark::State& state) {
     gatrec::cuda::gat_node_scores(z.data(), att.data(), att_dst.data(), s.data(), d.data(), g.num_nodes(), H, C);
     gatrec::cuda::gat_fold_edge_weights(we.data(), att_dst.data(), m.data(), D, H, C);
   }
-  device_matrix y(n, HC), o(n, HC), lse(n, H);
+  device_matrix y(n, HC), lse(n, H);  // concat heads: no per-head aggregate o (only a mean of heads reads it)
   const gatrec::cuda::chunk_view in = g.in_chunks(), out = g.out_chunks();
   device_matrix part_state(in.num_slots * H, 2), part_acc(in.num_slots * H, C);
 
@@ -196,7 +196,6 @@ void attention_core(benchmark::State& state) {
   fa.edge_weight = Form == attention_form::gat ? m.data() : we.data();
   fa.bias = bias.data();
   fa.y = y.data();
-  fa.o = backward ? o.data() : nullptr;
   fa.lse = lse.data();
   fa.part_state = part_state.data();
   fa.part_acc = part_acc.data();

@@ -42,7 +42,7 @@ class device_attention_layer {
     device_matrix z_dst;           // (N, HC) GATv2
     device_matrix score_src, score_dst;  // (N, H) GAT
     device_matrix edge_score_weights;    // (D, H) GAT: M
-    device_matrix o;               // (N, HC) per-head aggregate
+    device_matrix o;               // (N, HC) per-head aggregate, kept for the mean of heads only
     device_matrix lse;             // (N, H)
     device_matrix alpha;           // (E, H) when store_attention
     device_matrix part_state, part_acc;  // forward workspace for split nodes
@@ -126,7 +126,9 @@ class device_attention_layer {
       a.att = att_.value.data();
       a.edge_weight = D > 0 ? weight_edge_.value.data() : nullptr;
     }
-    ctx.o.resize(n, HC);
+    // The per-head aggregate: only the mean of heads reads it (the backward recomputes what it
+    // needs from lse), so concatenating layers write y directly and keep no N x HC buffer.
+    if (!opt_.concat) ctx.o.resize(n, HC);
     ctx.lse.resize(n, H);
     ctx.part_state.resize(in.num_slots * H, 2);
     ctx.part_acc.resize(in.num_slots * H, C);
@@ -142,7 +144,7 @@ class device_attention_layer {
     a.z = ctx.z.data();
     a.bias = opt_.bias ? bias_.value.data() : nullptr;
     a.y = y.data();
-    a.o = ctx.o.data();
+    a.o = opt_.concat ? nullptr : ctx.o.data();
     a.lse = ctx.lse.data();
     a.alpha = ctx.store_attention ? ctx.alpha.data() : nullptr;
     a.part_state = ctx.part_state.data();
