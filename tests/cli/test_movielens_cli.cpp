@@ -33,10 +33,11 @@ struct cli_result {
   std::string output;  // stdout and stderr
 };
 
-// Runs gatrec-movielens with `args` (already shell-quoted where needed).
-cli_result run_cli(const std::string& args, const std::filesystem::path& dir) {
+// Runs gatrec-movielens (or another build of it) with `args` (already shell-quoted where needed).
+cli_result run_cli(const std::string& args, const std::filesystem::path& dir,
+                   const char* program = GATREC_MOVIELENS_CLI) {
   const std::filesystem::path log = dir / "cli.log";
-  const std::string command = std::string("\"") + GATREC_MOVIELENS_CLI + "\" " + args + " > \"" + log.string() + "\" 2>&1";
+  const std::string command = std::string("\"") + program + "\" " + args + " > \"" + log.string() + "\" 2>&1";
   const int raw = std::system(command.c_str());
   cli_result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -269,6 +270,34 @@ TEST(MovielensCli, RefusesInconsistentEnsembleOptions) {
   std::filesystem::remove_all(dir);
 }
 
+// A short GATv2 run on ML-100K u1 for the --device cuda comparisons.
+std::string device_run_options(const std::filesystem::path& root) {
+  return "--data \"" + root.string() + "\" --model gatv2 --epochs 3 --warmup 0 --heads 2,1 "
+         "--head-dim 8 --validation-fraction 0.2 --protocol full --k 10 --quiet ";
+}
+
+// Runs the CPU twin of a successful --device cuda run `gpu` (options `base`, JSON in dir/gpu.json):
+// the same training up to float rounding, so recall@10 and ndcg@10 within one swapped pair per ~100
+// users.
+void expect_device_run_like_cpu(const cli_result& gpu, const std::string& base, const std::filesystem::path& dir) {
+  EXPECT_NE(gpu.output.find("device: CUDA device"), std::string::npos) << gpu.output;
+  const cli_result cpu = run_cli(base + "--json \"" + (dir / "cpu.json").string() + "\"", dir);
+  ASSERT_EQ(cpu.status, 0) << cpu.output;
+  auto metric = [](const std::string& json, const std::string& name) {
+    const auto at = json.find("\"" + name + "\":");
+    EXPECT_NE(at, std::string::npos) << name << " missing in " << json;
+    return at == std::string::npos ? -1.0 : std::atof(json.c_str() + at + name.size() + 3);
+  };
+  const std::string gpu_json = read_text(dir / "gpu.json"), cpu_json = read_text(dir / "cpu.json");
+  for (const char* name : {"recall@10", "ndcg@10"}) {
+    const double g = metric(gpu_json, name), c = metric(cpu_json, name);
+    std::printf("  %-10s cpu %.6f  --device cuda %.6f\n", name, c, g);
+    EXPECT_GT(c, 0.0) << name;
+    EXPECT_NEAR(g, c, 0.01) << name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // --device cuda trains the GAT encoder on a GPU with the CPU's results up to rounding; without a GPU
 // (or without CUDA in the build) it stops before reading any data, saying why.
 TEST(MovielensCli, DeviceCudaTrainsLikeTheCpuOrSaysWhyNot) {
@@ -278,8 +307,7 @@ TEST(MovielensCli, DeviceCudaTrainsLikeTheCpuOrSaysWhyNot) {
   EXPECT_EQ(unknown.status, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("--device must be cpu or cuda"), std::string::npos) << unknown.output;
 
-  const std::string base = "--data \"" + root.string() + "\" --model gatv2 --epochs 3 --warmup 0 --heads 2,1 "
-                           "--head-dim 8 --validation-fraction 0.2 --protocol full --k 10 --quiet ";
+  const std::string base = device_run_options(root);
   const cli_result gpu = run_cli(base + "--device cuda --json \"" + (dir / "gpu.json").string() + "\"", dir);
   if (gpu.status != 0) {
     // No GPU here: status 1 from a CUDA build, 2 (a usage error) from a build without CUDA.
@@ -290,19 +318,23 @@ TEST(MovielensCli, DeviceCudaTrainsLikeTheCpuOrSaysWhyNot) {
     std::filesystem::remove_all(dir);
     return;
   }
-  EXPECT_NE(gpu.output.find("device: CUDA device"), std::string::npos) << gpu.output;
-  const cli_result cpu = run_cli(base + "--json \"" + (dir / "cpu.json").string() + "\"", dir);
-  ASSERT_EQ(cpu.status, 0) << cpu.output;
-  // Same training up to float rounding: recall@10 within one swapped pair per ~100 users.
-  auto recall = [](const std::string& json) {
-    const auto at = json.find("\"recall@10\":");
-    EXPECT_NE(at, std::string::npos) << json;
-    return at == std::string::npos ? -1.0 : std::atof(json.c_str() + at + 12);
-  };
-  const double r_gpu = recall(read_text(dir / "gpu.json")), r_cpu = recall(read_text(dir / "cpu.json"));
-  EXPECT_GT(r_cpu, 0.0);
-  EXPECT_NEAR(r_gpu, r_cpu, 0.01);
-  std::filesystem::remove_all(dir);
+  expect_device_run_like_cpu(gpu, base, dir);
 }
+
+#ifdef GATREC_EMULATED_MOVIELENS_CLI
+// The same through gatrec-movielens built against the CPU emulation of CUDA (tests/emulation): the
+// main job's --device cuda path end to end (device backend, training run, device ranking) on every
+// machine, a GPU or not.
+TEST(MovielensCli, DeviceCudaOnTheCpuEmulationTrainsLikeTheCpu) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("emulated_device");
+  const std::string base = device_run_options(root);
+  const cli_result gpu =
+      run_cli(base + "--device cuda --json \"" + (dir / "gpu.json").string() + "\"", dir, GATREC_EMULATED_MOVIELENS_CLI);
+  ASSERT_EQ(gpu.status, 0) << gpu.output;
+  EXPECT_NE(gpu.output.find("CPU emulation of CUDA"), std::string::npos) << gpu.output;
+  expect_device_run_like_cpu(gpu, base, dir);
+}
+#endif
 
 }  // namespace

@@ -60,13 +60,15 @@ class block_scheduler {
       emulated_thread& th = threads_[t];
       th.index = uint3{static_cast<unsigned>(t % block.x), static_cast<unsigned>((t / block.x) % block.y),
                        static_cast<unsigned>(t / (block.x * block.y))};
-      th.context.prepare(stacks_[t], stack_bytes, &block_scheduler::thread_entry);
+      // Stack tops staggered by a few cache lines: tops 256 KiB apart would all map to the same
+      // cache sets, and every switch would miss.
+      th.context.prepare(stacks_[t], stack_bytes - static_cast<std::size_t>(t % 61) * 192, &block_scheduler::thread_entry);
     }
     for (int round = 0; live_ > 0 && failure_.empty(); ++round) {
       bool progressed = false;
       for (int step = 0; step < count && failure_.empty(); ++step) {
         const int t = (round % 2 == 0) ? step : count - 1 - step;
-        if (!runnable(threads_[t])) continue;
+        if (!runnable(threads_[t], barrier_)) continue;
         progressed = true;
         resume(t);
       }
@@ -99,7 +101,7 @@ class block_scheduler {
     if ((mask >> lane & 1u) == 0) fail(std::string(what) + " called by a lane outside its mask");
     if (source_lane < 0 || source_lane >= warp_size || (mask >> source_lane & 1u) == 0)
       fail(std::string(what) + " reads lane " + std::to_string(source_lane) + ", which is not in the mask");
-    collective& c = warps_[warp].by_mask[mask];
+    collective& c = warps_[warp].for_mask(mask);
     const std::uint64_t generation = c.generation;
     c.slots[generation & 1][lane] = bits;
     c.arrived |= 1u << lane;
@@ -112,6 +114,7 @@ class block_scheduler {
       th.wait = wait_kind::collective;
       th.waited_generation = generation;
       th.waited_mask = mask;
+      th.waited_collective = &c;
       th.waited_what = what;
       yield();
     }
@@ -131,21 +134,34 @@ class block_scheduler {
  private:
   enum class wait_kind { none, barrier, collective, done };
 
+  struct collective {
+    std::uint64_t generation = 0;
+    unsigned arrived = 0;
+    std::uint64_t slots[2][warp_size] = {};
+  };
   struct emulated_thread {
     fiber context;
     uint3 index{};
     wait_kind wait = wait_kind::none;
     std::uint64_t waited_generation = 0;
     unsigned waited_mask = 0;
+    const collective* waited_collective = nullptr;
     const char* waited_what = "";
   };
-  struct collective {
-    std::uint64_t generation = 0;
-    unsigned arrived = 0;
-    std::uint64_t slots[2][warp_size] = {};
-  };
+  // A warp's collectives, one per mask in use (nearly always just the full mask); std::map keeps
+  // their addresses stable for the waiting threads that point at them.
   struct warp_state {
     std::map<unsigned, collective> by_mask;
+    unsigned last_mask = 0;
+    collective* last = nullptr;
+
+    collective& for_mask(unsigned mask) {
+      if (last == nullptr || last_mask != mask) {
+        last = &by_mask[mask];
+        last_mask = mask;
+      }
+      return *last;
+    }
   };
   struct barrier_state {
     std::uint64_t generation = 0;
@@ -154,14 +170,11 @@ class block_scheduler {
 
   static void thread_entry();
 
-  bool runnable(const emulated_thread& th) {
+  static bool runnable(const emulated_thread& th, const barrier_state& barrier) {
     switch (th.wait) {
       case wait_kind::none: return true;
-      case wait_kind::barrier: return barrier_.generation != th.waited_generation;
-      case wait_kind::collective: {
-        const int warp = static_cast<int>(&th - threads_.data()) / warp_size;
-        return warps_[warp].by_mask[th.waited_mask].generation != th.waited_generation;
-      }
+      case wait_kind::barrier: return barrier.generation != th.waited_generation;
+      case wait_kind::collective: return th.waited_collective->generation != th.waited_generation;
       case wait_kind::done: return false;
     }
     return false;

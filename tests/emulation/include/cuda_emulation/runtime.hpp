@@ -119,6 +119,29 @@ inline cudaError_t cudaGetDevice(int* device) {
   return cudaSuccess;
 }
 
+/// What the emulation reports as its device (an H100-like compute capability, host memory).
+struct cudaDeviceProp {
+  char name[256];
+  int major;
+  int minor;
+  std::size_t totalGlobalMem;
+  int multiProcessorCount;
+  int warpSize;
+  std::size_t sharedMemPerBlock;
+};
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (device != 0) return cuda_emulation::report(cudaErrorInvalidValue, "cudaGetDeviceProperties: only device 0");
+  *prop = cudaDeviceProp{};
+  std::snprintf(prop->name, sizeof prop->name, "%s", "CPU emulation of CUDA (tests/emulation)");
+  prop->major = 9;
+  prop->minor = 0;
+  prop->totalGlobalMem = std::size_t{16} << 30;
+  prop->multiProcessorCount = 1;
+  prop->warpSize = 32;
+  prop->sharedMemPerBlock = 48 * 1024;
+  return cudaSuccess;
+}
+
 inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   auto& r = cuda_emulation::runtime();
   if (r.sticky_error != cudaSuccess) return r.sticky_error;
