@@ -84,6 +84,26 @@ inline bool dense_ok(const cusparseDnMatDescr& m) {
   if (m.ld < inner) return false;
   return m.rows == 0 || m.cols == 0 || is_device_range(m.values, ((outer - 1) * m.ld + inner) * sizeof(float));
 }
+// The product op(A) op(B) of two generic-API operands: its sides m x k and k x n; `supported` is
+// false for what the emulation leaves out (conjugates, other types), `ok` false when k differs.
+struct product_shape {
+  bool supported = false, ok = false, ta = false, tb = false;
+  std::int64_t m = 0, k = 0, n = 0;
+};
+inline product_shape shape_of_product(cusparseOperation_t op_a, std::int64_t a_rows, std::int64_t a_cols,
+                                      cusparseOperation_t op_b, std::int64_t b_rows, std::int64_t b_cols,
+                                      cudaDataType type) {
+  product_shape s;
+  s.supported = type == CUDA_R_32F && op_a != CUSPARSE_OPERATION_CONJUGATE_TRANSPOSE &&
+                op_b != CUSPARSE_OPERATION_CONJUGATE_TRANSPOSE;
+  s.ta = op_a == CUSPARSE_OPERATION_TRANSPOSE;
+  s.tb = op_b == CUSPARSE_OPERATION_TRANSPOSE;
+  s.m = s.ta ? a_cols : a_rows;
+  s.k = s.ta ? a_rows : a_cols;
+  s.n = s.tb ? b_rows : b_cols;
+  s.ok = (s.tb ? b_cols : b_rows) == s.k;
+  return s;
+}
 // Element (i, j) of op(A) for a CSR matrix, by visiting A's rows: calls f(i, j, value).
 template <class F>
 void for_each_csr(const cusparseSpMatDescr& a, F&& f) {
@@ -158,12 +178,11 @@ inline cusparseStatus_t cusparseSpMM(cusparseHandle_t h, cusparseOperation_t op_
                                      void*) {
   using namespace cuda_emulation;
   if (h == nullptr) return CUSPARSE_STATUS_NOT_INITIALIZED;
-  if (type != CUDA_R_32F || op_a == CUSPARSE_OPERATION_CONJUGATE_TRANSPOSE || op_b == CUSPARSE_OPERATION_CONJUGATE_TRANSPOSE)
-    return CUSPARSE_STATUS_NOT_SUPPORTED;
-  const bool ta = op_a == CUSPARSE_OPERATION_TRANSPOSE, tb = op_b == CUSPARSE_OPERATION_TRANSPOSE;
-  const std::int64_t m = ta ? a->cols : a->rows, k = ta ? a->rows : a->cols;
-  const std::int64_t bk = tb ? b->cols : b->rows, n = tb ? b->rows : b->cols;
-  if (bk != k || c->rows != m || c->cols != n) return sparse_failure("cusparseSpMM: shapes of A, B and C do not agree");
+  const product_shape s = shape_of_product(op_a, a->rows, a->cols, op_b, b->rows, b->cols, type);
+  if (!s.supported) return CUSPARSE_STATUS_NOT_SUPPORTED;
+  if (!s.ok || c->rows != s.m || c->cols != s.n) return sparse_failure("cusparseSpMM: shapes of A, B and C do not agree");
+  const bool ta = s.ta, tb = s.tb;
+  const std::int64_t m = s.m, n = s.n;
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
   std::vector<double> acc(static_cast<std::size_t>(m * n), 0.0);
   for_each_csr(*a, [&](std::int64_t r, std::int64_t col, std::int32_t e) {
@@ -192,12 +211,11 @@ inline cusparseStatus_t cusparseSDDMM(cusparseHandle_t h, cusparseOperation_t op
                                       void*) {
   using namespace cuda_emulation;
   if (h == nullptr) return CUSPARSE_STATUS_NOT_INITIALIZED;
-  if (type != CUDA_R_32F || op_a == CUSPARSE_OPERATION_CONJUGATE_TRANSPOSE || op_b == CUSPARSE_OPERATION_CONJUGATE_TRANSPOSE)
-    return CUSPARSE_STATUS_NOT_SUPPORTED;
-  const bool ta = op_a == CUSPARSE_OPERATION_TRANSPOSE, tb = op_b == CUSPARSE_OPERATION_TRANSPOSE;
-  const std::int64_t m = ta ? a->cols : a->rows, k = ta ? a->rows : a->cols;
-  const std::int64_t bk = tb ? b->cols : b->rows, n = tb ? b->rows : b->cols;
-  if (bk != k || c->rows != m || c->cols != n) return sparse_failure("cusparseSDDMM: shapes of A, B and C do not agree");
+  const product_shape s = shape_of_product(op_a, a->rows, a->cols, op_b, b->rows, b->cols, type);
+  if (!s.supported) return CUSPARSE_STATUS_NOT_SUPPORTED;
+  if (!s.ok || c->rows != s.m || c->cols != s.n) return sparse_failure("cusparseSDDMM: shapes of A, B and C do not agree");
+  const bool ta = s.ta, tb = s.tb;
+  const std::int64_t k = s.k;
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
   for_each_csr(*c, [&](std::int64_t i, std::int64_t j, std::int32_t e) {
     double s = 0;
