@@ -145,12 +145,13 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
 inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   auto& r = cuda_emulation::runtime();
   if (r.sticky_error != cudaSuccess) return r.sticky_error;
-  // 256-byte alignment like cudaMalloc; a zero-byte request still gets a distinct address.
-  const std::size_t rounded = (bytes + 255) / 256 * 256;
-  void* q = std::aligned_alloc(256, rounded == 0 ? 256 : rounded);
-  if (q == nullptr) return cuda_emulation::report(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory");
+  // 256-byte alignment like cudaMalloc, and exactly `bytes` long (a zero-byte request still gets a
+  // distinct address), so that AddressSanitizer sees an access one element past the end.
+  void* q = nullptr;
+  if (posix_memalign(&q, 256, bytes == 0 ? 1 : bytes) != 0)
+    return cuda_emulation::report(cudaErrorMemoryAllocation, "cudaMalloc: out of host memory");
   // Fresh device memory holds garbage, not zeros: tests must not depend on it.
-  std::memset(q, 0xa5, rounded == 0 ? 256 : rounded);
+  std::memset(q, 0xa5, bytes);
   r.allocations[reinterpret_cast<std::uintptr_t>(q)] = bytes;
   *p = q;
   return cudaSuccess;
