@@ -132,7 +132,7 @@ TEST(CudaAttention, MatchesCpuOnALargeGraphWhereWarpsLoop) {
   GATREC_SKIP_WITHOUT_GPU();
   // More (chunk, head) items than the persistent grid has warps (1,024 blocks of 8), so every warp
   // loops: 100,000 nodes and ~1.2M edges on a GPU; on the CPU emulation, which runs every thread
-  // as a fiber, 6,500 nodes (26,000 items, four rounds) keep that at a tolerable run time. (Not
+  // as a fiber, 6,500 nodes (26,000 items: up to four per warp) keep that at a tolerable run time. (Not
   // 6,000: there one GATv2 pre-activation sums to exactly 0 in the CPU's float order and not in the
   // kernel's, so the two take the LeakyReLU kink on different sides: a tie, not an error.)
 #if defined(GATREC_CUDA_EMULATION)

@@ -8,6 +8,7 @@
 /// whose direction does not match its pointers, a range past the end of an allocation. All work
 /// is synchronous; streams are tokens. A failed kernel leaves a sticky error, as on a GPU.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -214,3 +215,39 @@ inline cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cuda_emulation::runtime().sticky_error; }
 inline cudaError_t cudaDeviceSynchronize() { return cuda_emulation::runtime().sticky_error; }
+
+/// Free and total device memory: the emulated total less what is allocated now.
+inline cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
+  std::size_t used = 0;
+  for (const auto& a : cuda_emulation::runtime().allocations) used += a.second;
+  *total_bytes = std::size_t{16} << 30;
+  *free_bytes = used < *total_bytes ? *total_bytes - used : 0;
+  return cudaSuccess;
+}
+
+// Events: work is synchronous here, so an event records the host clock when it is reached.
+struct CUevent_st {
+  std::chrono::steady_clock::time_point at{};
+  bool recorded = false;
+};
+using cudaEvent_t = CUevent_st*;
+inline cudaError_t cudaEventCreate(cudaEvent_t* e) {
+  *e = new CUevent_st;
+  return cudaSuccess;
+}
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  delete e;
+  return cudaSuccess;
+}
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t = nullptr) {
+  e->at = std::chrono::steady_clock::now();
+  e->recorded = true;
+  return cuda_emulation::runtime().sticky_error;
+}
+inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return cuda_emulation::runtime().sticky_error; }
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t stop) {
+  if (!start->recorded || !stop->recorded)
+    return cuda_emulation::report(cudaErrorInvalidValue, "cudaEventElapsedTime: an event was never recorded");
+  *ms = std::chrono::duration<float, std::milli>(stop->at - start->at).count();
+  return cudaSuccess;
+}
