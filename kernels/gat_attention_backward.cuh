@@ -11,7 +11,7 @@
 /// parameter gradients (GAT dM, GATv2 da and dW_e) in registers of the warp, whose head is fixed.
 /// S_i is summed by a first sweep over the chunk's edges (split nodes: a pass 0 over their chunks
 /// writes per-chunk sums that pass 1 adds in chunk order). S_i also equals <g_i, o_i>, which needs
-/// no sweep, but see `destination_softmax_sum` for why that shortcut is not used.
+/// no sweep; the comment at the sweep in pass 1 says why that shortcut is not used.
 /// Pass 2 walks sources through the transposed CSR (chunks of out-edge slots): dz_j, and for GAT
 /// the source score gradient ds_j and the final dz_j = acc + ds_j a_src + dd_j a_dst.
 /// Split nodes write partials to slots; merge kernels add them in slot order. Per-warp parameter
@@ -190,20 +190,24 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     // rounding error of <g_i, o_i> instead of ~0, and the destination's gradients (GATv2 dt_i, GAT
     // dd_i), small because shifting all of i's logits changes nothing, came out 10-40x less
     // accurate than the CPU's float path (measured on the CPU emulation, tests/emulation).
+    // A split node's chunk in pass 1 takes the node's S_i from pass 0 instead of sweeping.
     float weighted = 0.f;
-    for (offset_t base = e_begin; base < e_end; base += P) {
-      const offset_t e = base + q;
-      const bool active = e < e_end;
-      float zf[N], pe[N], u, alpha, dalpha;
-      recompute_edge(e, active, active ? g.in_sources[e] : 0, zf, pe, u, alpha, dalpha);
-      if (active) weighted += alpha * dalpha;
+    if (slot >= 0 && !split_sums_only) {
+      weighted = split_softmax_sum(ch, c, H, h, a.part_softmax_sum);
+    } else {
+      for (offset_t base = e_begin; base < e_end; base += P) {
+        const offset_t e = base + q;
+        const bool active = e < e_end;
+        float zf[N], pe[N], u, alpha, dalpha;
+        recompute_edge(e, active, active ? g.in_sources[e] : 0, zf, pe, u, alpha, dalpha);
+        if (active) weighted += alpha * dalpha;
+      }
+      weighted = sum_over_groups<L::group>(weighted);
+      if (split_sums_only) {
+        if (lane == 0) a.part_softmax_sum[slot * H + h] = weighted;
+        continue;
+      }
     }
-    weighted = sum_over_groups<L::group>(weighted);
-    if (split_sums_only) {
-      if (lane == 0) a.part_softmax_sum[slot * H + h] = weighted;
-      continue;
-    }
-    if (slot >= 0) weighted = split_softmax_sum(ch, c, H, h, a.part_softmax_sum);
 
     float dt[N];
     zero_fragment(dt);
