@@ -1,10 +1,10 @@
-// The host's share of a device training run (train/device_training.hpp): per epoch the CPU samples
-// the triples (negative_sampler::sample, parallel) that go to the GPU, 12 bytes a triple. Also the
-// host's loss incidence (loss_incidence::build, serial), which a device run builds on the GPU
-// instead (cuda::device_loss_incidence) and which remains the CPU oracle. Timed at the ML-100K,
-// ML-1M and ML-25M shapes (uniformly random ratings, 55% of them liked like MovieLens), one
-// negative per positive, cosine term on. Compare with the GPU step's time from bench_gat_cuda
-// (paper_stack) to see whether the host part limits a device run.
+// The host-side stages of a training step that a device training run (train/device_training.hpp)
+// moved to the GPU: sampling the epoch's triples (negative_sampler::sample, parallel; on the device
+// cuda::device_negative_sampler draws the same triples, timed by bench_gat_cuda's device_sampling)
+// and the loss incidence (loss_incidence::build, serial; on the device
+// cuda::device_loss_incidence). Both remain the CPU path and the oracle of the device versions.
+// Timed at the ML-100K, ML-1M and ML-25M shapes (uniformly random ratings, 55% of them liked like
+// MovieLens), one negative per positive, cosine term on.
 
 #include <gatrec/core/random.hpp>
 #include <gatrec/train/loss_incidence.hpp>

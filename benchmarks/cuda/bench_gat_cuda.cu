@@ -17,6 +17,9 @@
 // items masked (the catalogue's density of random masked items), on the device (cuda::device_top_k:
 // cuBLAS score blocks + radix selection, lists copied to the host) and on the host (gatrec::top_k,
 // all cores; ML-100K and ML-1M shapes only). Counter users_per_s; compare the two as a ratio.
+// device_sampling / cpu_sampling: one epoch of negative sampling on the power-law ratings (triples
+// drawn on the device vs negative_sampler::sample on the host, the same triples). Counter
+// triples_per_s.
 // `--print_graph_checksum=<fraction>` prints the generator checksum (compared with the PyG side).
 #include <gatrec/core/random.hpp>
 #include <gatrec/cuda/device.cuh>
@@ -25,11 +28,13 @@
 #include <gatrec/cuda/device_attention.cuh>
 #include <gatrec/cuda/device_gat_model.cuh>
 #include <gatrec/cuda/device_graph.cuh>
+#include <gatrec/cuda/device_negative_sampler.cuh>
 #include <gatrec/cuda/device_top_k.cuh>
 #include <gatrec/eval/top_k.hpp>
 #include <gatrec/cuda/library_handles.cuh>
 #include <gatrec/nn/attention.hpp>
 #include <gatrec/nn/gat_model.hpp>
+#include <gatrec/train/negative_sampler.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -415,6 +420,55 @@ void cpu_full_ranking(benchmark::State& state) {
   state.SetLabel(catalogues[shape].name);
 }
 
+// The power-law ratings of graph(scale) as a negative sampler (liked: rating >= 4, the default
+// options), built once. At the full shape the top user has ~16,000 ratings: the device sampler's
+// longest thread.
+const gatrec::negative_sampler& sampler(int scale) {
+  static std::map<int, std::unique_ptr<gatrec::negative_sampler>> cache;
+  auto& slot = cache[scale];
+  if (!slot) {
+    const gatrec::bench::power_law_shape shape = gatrec::bench::ml25m_shape(scale_fraction(scale));
+    std::vector<gatrec::index_t> users, items;
+    std::vector<float> ratings;
+    gatrec::bench::generate_ratings(shape, users, items, ratings);
+    gatrec::rating_table t;
+    for (std::size_t k = 0; k < users.size(); ++k) t.push_back(users[k], items[k], ratings[k]);
+    slot = std::make_unique<gatrec::negative_sampler>(t, shape.users, shape.items, gatrec::sampler_options{});
+  }
+  return *slot;
+}
+
+// One epoch's triples drawn on the device (what a device training run does each step) and on the
+// host (negative_sampler::sample on all cores, what it replaces, plus the 12-byte-a-triple upload
+// it saved). Arg: scale. Counter triples_per_s; compare device and host as a ratio.
+void device_sampling(benchmark::State& state) {
+  const int scale = static_cast<int>(state.range(0));
+  const gatrec::negative_sampler& host = sampler(scale);
+  const std::size_t used_before = device_used_bytes();
+  gatrec::cuda::device_negative_sampler device(host);
+  std::uint64_t epoch = 0;
+  timed_loop(state, [&] { device.sample(++epoch); });
+  state.counters["triples_per_s"] = benchmark::Counter(static_cast<double>(host.triples_per_epoch()),
+                                                       benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  state.SetLabel(scale_name(scale));
+}
+
+void cpu_sampling(benchmark::State& state) {
+  const int scale = static_cast<int>(state.range(0));
+  const gatrec::negative_sampler& host = sampler(scale);
+  gatrec::training_triples triples;
+  std::uint64_t epoch = 0;
+  for (auto _ : state) {
+    host.sample(++epoch, triples);
+    benchmark::DoNotOptimize(triples.negative.data());
+  }
+  state.counters["triples_per_s"] = benchmark::Counter(static_cast<double>(host.triples_per_epoch()),
+                                                       benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["threads"] = gatrec::max_threads();
+  state.SetLabel(scale_name(scale));
+}
+
 void core_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"scale", "heads", "width", "impl", "bwd"})
       ->ArgsProduct({{0, 1, 2}, {1, 4, 8}, {16, 64}, {fused, library}, {0, 1}})
@@ -444,6 +498,8 @@ BENCHMARK(cpu_full_ranking)
     ->ArgsProduct({{0, 1}, {20, 100}})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(device_sampling)->ArgName("scale")->DenseRange(0, 2)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(cpu_sampling)->ArgName("scale")->DenseRange(0, 2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

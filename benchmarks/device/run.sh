@@ -9,7 +9,8 @@
 #   3. compute-sanitizer --tool memcheck on small test cases (racecheck on the top-k kernel)
 #   4. check that the C++ and Python graph generators agree (checksum)
 #   5. the benchmarks (a subset that fits: full ML-25M shape for the attention core, 10% and full
-#      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k)
+#      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k;
+#      negative sampling on the device vs the host)
 #   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
 #   7. a summary table (ours vs the library baseline; ours vs PyG: time, peak memory, ratio;
 #      fraction of the measured copy bandwidth)
@@ -212,7 +213,7 @@ fi
 # configurations at 10% and full, the paper stack at 10% and full.
 bench_filter='^(core_gatv2|core_gat)/scale:2/|^(core_gatv2|core_gat)/scale:1/heads:4/width:64/'
 bench_filter+='|^(layer_gatv2|layer_gat)/scale:[12]/heads:4/width:64/|^(layer_gatv2|layer_gat)/scale:[12]/heads:1/width:16/'
-bench_filter+='|^paper_stack/scale:[12]|^full_ranking/|^cpu_full_ranking/'
+bench_filter+='|^paper_stack/scale:[12]|^full_ranking/|^cpu_full_ranking/|^(device|cpu)_sampling/scale:[12]'
 if [ -x "$build/benchmarks/bench_gat_cuda" ] && [ "$(time_left)" -gt 130 ]; then
   limit=$(( $(time_left) - 100 ))  # keep ~100 s for the PyG peer and the summary
   [ "$limit" -gt 240 ] && limit=240
@@ -276,6 +277,7 @@ ours = {}
 core = {}
 stack = []
 ranking = {}
+sampling = {}
 for r in rows:
     if r.get("error_occurred"):
         print(f"  error: {r['name']}: {r.get('error_message', '')}")
@@ -293,6 +295,8 @@ for r in rows:
         stack.append((scale_frac[a["scale"]], ms, r.get("edges_per_s", 0.0), r.get("device_mb", 0.0)))
     elif kind in ("full_ranking", "cpu_full_ranking"):
         ranking.setdefault((int(a["catalogue"]), int(a["k"])), {})[kind] = (ms, r.get("users_per_s", 0.0))
+    elif kind in ("device_sampling", "cpu_sampling"):
+        sampling.setdefault(scale_frac[a["scale"]], {})[kind] = (ms, r.get("triples_per_s", 0.0))
 if rows:
     bw = next((r.get("copy_bw_GBs") for r in rows if r.get("copy_bw_GBs")), None)
     if bw:
@@ -356,6 +360,17 @@ if ranking:
         ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
         ups = f"{g[1] / 1e6:12.3f}" if g else f"{'-':>12}"
         print(f"{names.get(cat, cat):9} {k:4d} {gs} {cs} {ratio} {ups}")
+if sampling:
+    print()
+    print("Negative sampling, one epoch of the power-law ratings (same triples): device vs host")
+    print(f"{'scale':>5} {'GPU ms':>9} {'CPU ms':>9} {'CPU/GPU':>7} {'GPU Mtriples/s':>14}")
+    for sc, v in sorted(sampling.items()):
+        g, c = v.get("device_sampling"), v.get("cpu_sampling")
+        gs = f"{g[0]:9.3f}" if g else f"{'-':>9}"
+        cs = f"{c[0]:9.3f}" if c else f"{'-':>9}"
+        ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
+        tps = f"{g[1] / 1e6:14.1f}" if g else f"{'-':>14}"
+        print(f"{sc:5.2f} {gs} {cs} {ratio} {tps}")
 PY
 }
 {

@@ -1,4 +1,5 @@
-// The device training step's parts against the CPU: cuda::device_loss_incidence against
+// The device training step's parts against the CPU: cuda::device_negative_sampler against
+// negative_sampler::sample (triple for triple), cuda::device_loss_incidence against
 // loss_incidence::build (entry for entry), cuda::device_hybrid_loss against
 // gatrec::hybrid_loss (value and every gradient element; one and three negatives per positive,
 // cosine term on and off, repeated rows), cuda::device_softmax_loss against gatrec::softmax_loss
@@ -10,11 +11,13 @@
 #include <gatrec/cuda/device_adamw.cuh>
 #include <gatrec/cuda/device_hybrid_loss.cuh>
 #include <gatrec/cuda/device_loss_incidence.cuh>
+#include <gatrec/cuda/device_negative_sampler.cuh>
 #include <gatrec/cuda/device_parameter.cuh>
 #include <gatrec/cuda/device_softmax_loss.cuh>
 #include <gatrec/nn/row_normalize.hpp>
 #include <gatrec/train/adamw.hpp>
 #include <gatrec/train/hybrid_loss.hpp>
+#include <gatrec/train/negative_sampler.hpp>
 #include <gatrec/train/softmax_loss.hpp>
 
 #include "row_normalize.cuh"
@@ -96,6 +99,53 @@ TEST(CudaTraining, LossIncidenceEqualsTheHostOne) {
   const auto empty = device.download();
   EXPECT_EQ(empty.offsets, std::vector<gatrec::offset_t>(static_cast<std::size_t>(users + items) + 1, 0));
   EXPECT_TRUE(empty.entries.empty());
+}
+
+TEST(CudaTraining, DeviceSamplerDrawsTheHostTriples) {
+  GATREC_SKIP_WITHOUT_GPU();
+  struct sampler_case {
+    const char* name;
+    index_t users, items;
+    int ratings, negatives;
+    double dislike_fraction;
+  };
+  // In every case one user likes every item and dislikes none (no admissible negative: no
+  // triples), one rates everything 3 (no positive) and five rate nothing. The last case has 12
+  // items for ~80 ratings a user: nearly every user liked or disliked every item and draws only
+  // hard negatives.
+  const sampler_case cases[] = {{"one negative", 400, 700, 9000, 1, 0.0},
+                                {"three negatives, hard share", 400, 700, 9000, 3, 0.35},
+                                {"every item excluded for many", 150, 12, 12000, 2, 0.0}};
+  for (const sampler_case& c : cases) {
+    SCOPED_TRACE(c.name);
+    gatrec::rng r(static_cast<std::uint64_t>(c.users) * 7 + c.negatives);
+    gatrec::rating_table train;
+    for (int k = 0; k < c.ratings; ++k)
+      train.push_back(static_cast<index_t>(r.below(static_cast<std::uint64_t>(c.users - 5))),  // 5 users unrated
+                      static_cast<index_t>(r.below(static_cast<std::uint64_t>(c.items))),
+                      static_cast<float>(1 + r.below(5)));
+    for (index_t i = 0; i < c.items; ++i) {
+      train.push_back(c.users - 1, i, 5.0f);
+      train.push_back(c.users - 2, i, 3.0f);
+    }
+    gatrec::sampler_options o;
+    o.negatives_per_positive = c.negatives;
+    o.dislike_fraction = c.dislike_fraction;
+    o.seed = 41;
+    const gatrec::negative_sampler host(train, c.users, c.items, o);
+    gatrec::cuda::device_negative_sampler device(host);
+    ASSERT_GT(host.triples_per_epoch(), 0u);
+    EXPECT_EQ(device.triples().count, static_cast<std::int64_t>(host.triples_per_epoch()));
+    for (std::uint64_t epoch : {1u, 2u, 17u}) {
+      gatrec::training_triples ref;
+      host.sample(epoch, ref);
+      device.sample(epoch);
+      const gatrec::training_triples got = device.download();
+      ASSERT_EQ(got.user, ref.user) << "epoch " << epoch;
+      ASSERT_EQ(got.positive, ref.positive) << "epoch " << epoch;
+      ASSERT_EQ(got.negative, ref.negative) << "epoch " << epoch;
+    }
+  }
 }
 
 TEST(CudaTraining, SoftmaxLossMatchesTheCpu) {
@@ -203,7 +253,9 @@ TEST(CudaTraining, AdamWMatchesTheCpu) {
     const double ref_norm = clip > 0 ? gatrec::clip_gradient_norm(gatrec::parameter_list<float>{&a, &b}, clip) : 0.0;
     host.step();
     const double norm = device.step(clip);
-    if (clip > 0) EXPECT_NEAR(norm, ref_norm, 1e-5 * ref_norm);
+    if (clip > 0) {
+      EXPECT_NEAR(norm, ref_norm, 1e-5 * ref_norm);
+    }
   }
   gatrec::test::expect_matrix_near("a after 8 steps", da.value.download(), a.value, 1e-5);
   gatrec::test::expect_matrix_near("b after 8 steps", db.value.download(), b.value, 1e-5);

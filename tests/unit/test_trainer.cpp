@@ -254,18 +254,19 @@ class emulated_device_model final : public gatrec::embedding_recommender<float> 
       m_.in_run = true;
     }
     ~run() override { m_.in_run = false; }
-    gatrec::loss_value step(const gatrec::training_triples& triples, int per_positive, const gatrec::run_mode& mode,
-                            double lr) override {
+    gatrec::loss_value step(std::uint64_t epoch, const gatrec::run_mode& mode, double lr) override {
       ++m_.steps;
+      o_.sampler->sample(epoch, triples_);
+      const int per_positive = o_.sampler->options().negatives_per_positive;
       auto params = m_.device_.parameters();
       gatrec::zero_grad(params);
       const auto& h = m_.device_.forward(mode);
       const gatrec::index_t nu = m_.num_users();
       gatrec::loss_value l;
       if (!o_.softmax_ranking) {
-        l = gatrec::hybrid_loss(h, nu, triples, per_positive, o_.loss, grad_);
+        l = gatrec::hybrid_loss(h, nu, triples_, per_positive, o_.loss, grad_);
       } else {
-        l = gatrec::hybrid_loss(h, nu, triples, per_positive, {0.0, o_.loss.cosine_weight}, grad_);
+        l = gatrec::hybrid_loss(h, nu, triples_, per_positive, {0.0, o_.loss.cosine_weight}, grad_);
         l.bpr = gatrec::softmax_loss(h, nu, *o_.positive_offsets, *o_.positives, o_.softmax, grad_, nullptr, o_.rated);
         l.total = l.bpr + o_.loss.cosine_weight * l.cosine;
       }
@@ -286,6 +287,7 @@ class emulated_device_model final : public gatrec::embedding_recommender<float> 
     emulated_device_model& m_;
     gatrec::device_training_options o_;
     gatrec::adamw<float> optimizer_;
+    gatrec::training_triples triples_;
     gatrec::matrix<float> grad_;
   };
 

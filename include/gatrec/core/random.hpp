@@ -33,15 +33,28 @@ GATREC_HOST_DEVICE double uniform01(std::uint64_t seed, std::uint64_t stream, st
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
+/// The high and low 64 bits of the 128-bit product a * b.
+GATREC_HOST_DEVICE void multiply_wide(std::uint64_t a, std::uint64_t b, std::uint64_t& high, std::uint64_t& low) {
+#if defined(__CUDA_ARCH__)
+  high = __umul64hi(a, b);
+  low = a * b;
+#else
+  const detail::uint128_t m = static_cast<detail::uint128_t>(a) * b;
+  high = static_cast<std::uint64_t>(m >> 64);
+  low = static_cast<std::uint64_t>(m);
+#endif
+}
+
 /// xoshiro256** seeded through SplitMix64: a small, fast generator for sequential sampling
-/// (negative sampling, initialisation, splits). Satisfies UniformRandomBitGenerator.
+/// (negative sampling, initialisation, splits). Satisfies UniformRandomBitGenerator. The same
+/// stream on the host and in a kernel (the device negative sampler draws exactly the host's).
 class rng {
  public:
   using result_type = std::uint64_t;
 
-  explicit rng(std::uint64_t seed = 0x5EEDull) { reseed(seed); }
+  GATREC_HOST_DEVICE explicit rng(std::uint64_t seed = 0x5EEDull) { reseed(seed); }
 
-  void reseed(std::uint64_t seed) {
+  GATREC_HOST_DEVICE void reseed(std::uint64_t seed) {
     std::uint64_t x = seed;
     for (auto& s : state_) {
       x += 0x9E3779B97F4A7C15ull;
@@ -52,7 +65,7 @@ class rng {
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
 
-  result_type operator()() {
+  GATREC_HOST_DEVICE result_type operator()() {
     const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
     const std::uint64_t t = state_[1] << 17;
     state_[2] ^= state_[0];
@@ -65,23 +78,18 @@ class rng {
   }
 
   /// Uniform double in [0, 1).
-  double uniform() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
+  GATREC_HOST_DEVICE double uniform() { return static_cast<double>((*this)() >> 11) * 0x1.0p-53; }
 
   /// Uniform integer in [0, n) without modulo bias (Lemire's multiply-shift with rejection).
-  std::uint64_t below(std::uint64_t n) {
+  GATREC_HOST_DEVICE std::uint64_t below(std::uint64_t n) {
     if (n == 0) return 0;
-    std::uint64_t x = (*this)();
-    detail::uint128_t m = static_cast<detail::uint128_t>(x) * n;
-    std::uint64_t low = static_cast<std::uint64_t>(m);
+    std::uint64_t high = 0, low = 0;
+    multiply_wide((*this)(), n, high, low);
     if (low < n) {
       const std::uint64_t threshold = (0 - n) % n;
-      while (low < threshold) {
-        x = (*this)();
-        m = static_cast<detail::uint128_t>(x) * n;
-        low = static_cast<std::uint64_t>(m);
-      }
+      while (low < threshold) multiply_wide((*this)(), n, high, low);
     }
-    return static_cast<std::uint64_t>(m >> 64);
+    return high;
   }
 
   /// Standard normal deviate (Box-Muller; the second value is discarded for simplicity of state).
@@ -93,7 +101,7 @@ class rng {
   }
 
  private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  GATREC_HOST_DEVICE static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t state_[4];
 };
 

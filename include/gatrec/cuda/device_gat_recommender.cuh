@@ -7,8 +7,9 @@
 /// Two ways to train it.
 /// - A device training run (start_device_training), which the trainer takes whenever no prior
 ///   enters the loss: forward, the cosine normalisation, the loss (cuda::device_hybrid_loss,
-///   cuda::device_softmax_loss), backward and AdamW (cuda::device_adamw) all run on the GPU; per
-///   step only the sampled triples go up and the loss sums come down.
+///   cuda::device_softmax_loss), backward and AdamW (cuda::device_adamw) all run on the GPU, and so
+///   does sampling the triples (cuda::device_negative_sampler, the host sampler's draws); per step
+///   only the loss sums come down.
 /// - The trainer's host step (a prior inside the loss): the encoder (every attention layer,
 ///   LayerNorm, activation, residual, forward and manual backward) runs on the GPU; the parameters,
 ///   the loss and AdamW stay on the host, so forward uploads the parameters and backward downloads
@@ -31,6 +32,7 @@
 #include "gatrec/cuda/device_graph.cuh"
 #include "gatrec/cuda/device_hybrid_loss.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
+#include "gatrec/cuda/device_negative_sampler.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
 #include "gatrec/cuda/device_softmax_loss.cuh"
 #include "gatrec/cuda/device_top_k.cuh"
@@ -130,6 +132,12 @@ class device_gat_recommender final : public embedding_recommender<float> {
                                                          *options.positive_offsets, *options.positives,
                                                          options.softmax, options.rated);
       }
+      if (options.sampler != nullptr) {
+        const negative_sampling_tables t = options.sampler->tables();
+        GATREC_EXPECTS(t.num_users == model.num_users() && t.num_items == model.num_items(),
+                       "the sampler's users and items differ from the model's");
+        sampler_ = std::make_unique<device_negative_sampler>(*options.sampler);
+      }
       model_.upload_parameters();
       model_.device_owns_parameters_ = true;
     }
@@ -137,9 +145,13 @@ class device_gat_recommender final : public embedding_recommender<float> {
 
     /// gatrec::train's step: the embeddings (row-normalised for cosine scores), the loss and its
     /// gradient as the host computes them, backward through the normalisation and the encoder.
-    loss_value step(const training_triples& triples, int pairs_per_positive, const run_mode& mode,
-                    double lr) override {
+    loss_value step(std::uint64_t epoch, const run_mode& mode, double lr) override {
       device_gat_recommender& m = model_;
+      const bool with_triples = !options_.softmax_ranking || options_.loss.cosine_weight != 0.0;
+      if (with_triples) {
+        GATREC_EXPECTS(sampler_ != nullptr, "the device training run was started without a sampler");
+        sampler_->sample(epoch);
+      }
       const device_matrix& out = m.encoder_.forward(m.blas_, m.graph_, m.features_.value, m.ctx_, mode);
       const bool cosine = m.host_.options().normalize_output;
       if (cosine) {
@@ -150,11 +162,12 @@ class device_gat_recommender final : public embedding_recommender<float> {
       const device_matrix& h = cosine ? normalized_ : out;
       loss_value l;
       if (!options_.softmax_ranking) {
-        l = loss_(h, m.num_users(), triples, pairs_per_positive, options_.loss, grad_h_);
+        l = loss_(h, m.num_users(), sampler_->triples(), sampler_->negatives_per_positive(), options_.loss, grad_h_);
       } else {
         const double cos_weight = options_.loss.cosine_weight;
         if (cos_weight != 0.0) {
-          l = loss_(h, m.num_users(), triples, pairs_per_positive, {0.0, cos_weight}, grad_h_);
+          l = loss_(h, m.num_users(), sampler_->triples(), sampler_->negatives_per_positive(), {0.0, cos_weight},
+                    grad_h_);
         } else {
           grad_h_.resize(h.rows(), h.cols());
           grad_h_.set_zero();
@@ -188,6 +201,7 @@ class device_gat_recommender final : public embedding_recommender<float> {
     device_gat_recommender& model_;
     device_training_options options_;
     device_adamw optimizer_;
+    std::unique_ptr<device_negative_sampler> sampler_;
     device_hybrid_loss loss_;
     std::unique_ptr<device_softmax_loss> softmax_;
     device_matrix normalized_, grad_h_, grad_out_;

@@ -2,12 +2,14 @@
 
 /// @file
 /// @brief gatrec::device_training: a training run that a model keeps on its own device. The
-/// trainer hands it each epoch's triples and learning rate; forward, hybrid loss, backward,
-/// clipping and AdamW run there, and parameters cross to the host only when the trainer needs them
-/// (a new best epoch, the end). A model offers one through
+/// trainer hands it each epoch's number and learning rate; sampling the epoch's triples (with the
+/// trainer's sampler, so the same triples as a host step), forward, loss, backward, clipping and
+/// AdamW run there, and parameters cross to the host only when the trainer needs them (a new best
+/// epoch, the end). A model offers one through
 /// embedding_recommender::start_device_training; the CPU models do not, and the trainer then runs
 /// each step on the host.
 
+#include <cstdint>
 #include <vector>
 
 #include "gatrec/core/types.hpp"
@@ -15,8 +17,8 @@
 #include "gatrec/nn/attention.hpp"
 #include "gatrec/train/adamw.hpp"
 #include "gatrec/train/hybrid_loss.hpp"
+#include "gatrec/train/negative_sampler.hpp"
 #include "gatrec/train/softmax_loss.hpp"
-#include "gatrec/train/training_pairs.hpp"
 
 namespace gatrec {
 
@@ -33,17 +35,19 @@ struct device_training_options {
   const std::vector<offset_t>* positive_offsets = nullptr;
   const std::vector<index_t>* positives = nullptr;
   const user_item_sets* rated = nullptr;
+  /// The trainer's sampler: a step draws its epoch's triples with it (on the device, the same
+  /// triples as negative_sampler::sample). Not owned; it must outlive the run.
+  const negative_sampler* sampler = nullptr;
 };
 
 class device_training {
  public:
   virtual ~device_training() = default;
 
-  /// One step: training-mode forward, the loss (the hybrid loss on `triples`, groups of
-  /// pairs_per_positive per positive; with softmax_ranking the softmax term replaces BPR, as in
+  /// One step: the triples of `epoch` (options' sampler), training-mode forward, the loss (the
+  /// hybrid loss on those triples; with softmax_ranking the softmax term replaces BPR, as in
   /// gatrec::train), backward, clipping, one AdamW update at learning rate lr.
-  virtual loss_value step(const training_triples& triples, int pairs_per_positive, const run_mode& mode,
-                          double lr) = 0;
+  virtual loss_value step(std::uint64_t epoch, const run_mode& mode, double lr) = 0;
 
   /// Copies the device parameters into the model's host parameters (model.parameters()).
   virtual void pull_parameters() = 0;

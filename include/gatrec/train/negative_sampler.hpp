@@ -6,8 +6,8 @@
 /// Positives are training pairs rated >= like_threshold. Negatives for user u are drawn uniformly
 /// from items u neither liked (>= like_threshold) nor disliked (<= dislike_threshold) in training:
 /// PAPER.md keeps explicit dislikes out of the uniform pool. Optionally a fraction of negatives is
-/// drawn from u's own dislikes instead ("hard negatives", FINDINGS.md). Sampling for (epoch, user)
-/// uses its own counter-seeded generator, so the triples do not depend on the thread count.
+/// drawn from u's own dislikes instead ("hard negatives", FINDINGS.md). The draw itself is
+/// train/negative_draw.hpp, shared with the device sampler (cuda::device_negative_sampler).
 
 #include <algorithm>
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include "gatrec/core/random.hpp"
 #include "gatrec/core/types.hpp"
 #include "gatrec/data/interactions.hpp"
+#include "gatrec/train/negative_draw.hpp"
 #include "gatrec/train/training_pairs.hpp"
 
 namespace gatrec {
@@ -64,6 +65,15 @@ class negative_sampler {
       excluded_offsets_[u + 1] = static_cast<offset_t>(excluded_.size());
       dislike_offsets_[u + 1] = static_cast<offset_t>(dislikes_.size());
     }
+    // A user whose every item is excluded and who has no dislike has no admissible negative (rare):
+    // no triples, which keeps every triple valid.
+    triple_offsets_.assign(static_cast<std::size_t>(num_users) + 1, 0);
+    for (index_t u = 0; u < num_users; ++u) {
+      const offset_t excluded = excluded_offsets_[u + 1] - excluded_offsets_[u];
+      const bool admissible = excluded < num_items || dislike_offsets_[u + 1] > dislike_offsets_[u];
+      const offset_t liked = positive_offsets_[u + 1] - positive_offsets_[u];
+      triple_offsets_[u + 1] = triple_offsets_[u] + (admissible ? liked * opt.negatives_per_positive : 0);
+    }
   }
 
   /// Number of distinct positive (user, item) pairs.
@@ -77,43 +87,44 @@ class negative_sampler {
   /// Triples for one epoch: each positive once per negative, grouped by positive (the layout
   /// hybrid_loss expects). Users whose every item is excluded get no triples.
   void sample(std::uint64_t epoch, training_triples& out) const {
-    const int n = opt_.negatives_per_positive;
-    out.user.resize(positives_.size() * n);
-    out.positive.resize(out.user.size());
-    out.negative.resize(out.user.size());
-    std::vector<char> valid(static_cast<std::size_t>(num_users_), 1);
+    const std::size_t count = static_cast<std::size_t>(triple_offsets_.back());
+    out.user.resize(count);
+    out.positive.resize(count);
+    out.negative.resize(count);
+    const negative_sampling_tables t = tables();
+    const negative_draw_options o = draw_options();
     parallel_for<index_t>(0, num_users_, [&](index_t u) {
-      const offset_t first = positive_offsets_[u], last = positive_offsets_[u + 1];
-      if (first == last) return;
-      const offset_t excluded = excluded_offsets_[u + 1] - excluded_offsets_[u];
-      const offset_t dislikes = dislike_offsets_[u + 1] - dislike_offsets_[u];
-      if (excluded >= num_items_ && dislikes == 0) {
-        valid[u] = 0;
-        return;
-      }
-      rng gen(mix64(opt_.seed ^ mix64(epoch * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(u))));
-      for (offset_t p = first; p < last; ++p)
-        for (int k = 0; k < n; ++k) {
-          const std::size_t t = static_cast<std::size_t>(p) * n + k;
-          out.user[t] = u;
-          out.positive[t] = positives_[p];
-          const bool hard = dislikes > 0 && (excluded >= num_items_ || gen.uniform() < opt_.dislike_fraction);
-          out.negative[t] = hard ? dislikes_[dislike_offsets_[u] + static_cast<offset_t>(gen.below(dislikes))]
-                                 : uniform_negative(u, gen);
-        }
+      draw_user_triples(t, o, epoch, u, out.user.data(), out.positive.data(), out.negative.data());
     });
-    // Drop users without any admissible negative (all items excluded): rare, but keeps triples valid.
-    if (std::find(valid.begin(), valid.end(), 0) != valid.end()) {
-      training_triples kept;
-      for (std::size_t t = 0; t < out.size(); ++t)
-        if (valid[out.user[t]]) {
-          kept.user.push_back(out.user[t]);
-          kept.positive.push_back(out.positive[t]);
-          kept.negative.push_back(out.negative[t]);
-        }
-      out = std::move(kept);
-    }
   }
+
+  /// Number of triples every epoch has (the same each epoch).
+  std::size_t triples_per_epoch() const { return static_cast<std::size_t>(triple_offsets_.back()); }
+
+  /// Views of the host tables (valid while the sampler lives); cuda::device_negative_sampler
+  /// copies them to the device.
+  negative_sampling_tables tables() const {
+    negative_sampling_tables t;
+    t.num_users = num_users_;
+    t.num_items = num_items_;
+    t.positive_offsets = positive_offsets_.data();
+    t.positives = positives_.data();
+    t.excluded_offsets = excluded_offsets_.data();
+    t.excluded = excluded_.data();
+    t.dislike_offsets = dislike_offsets_.data();
+    t.dislikes = dislikes_.data();
+    t.triple_offsets = triple_offsets_.data();
+    return t;
+  }
+
+  negative_draw_options draw_options() const { return {opt_.negatives_per_positive, opt_.dislike_fraction, opt_.seed}; }
+
+  /// The remaining tables, as tables() views them.
+  const std::vector<offset_t>& excluded_offsets() const { return excluded_offsets_; }
+  const std::vector<index_t>& excluded() const { return excluded_; }
+  const std::vector<offset_t>& dislike_offsets() const { return dislike_offsets_; }
+  const std::vector<index_t>& dislikes() const { return dislikes_; }
+  const std::vector<offset_t>& triple_offsets() const { return triple_offsets_; }
 
   /// True when item i is excluded from u's uniform negatives (liked or disliked).
   bool is_excluded(index_t u, index_t i) const {
@@ -121,29 +132,11 @@ class negative_sampler {
   }
 
  private:
-  /// Uniform over the items not excluded for u: draw a rank among the allowed items and map it to
-  /// an item id by skipping the sorted excluded ids, so no rejection loop is needed.
-  index_t uniform_negative(index_t u, rng& gen) const {
-    const index_t* ex = excluded_.data() + excluded_offsets_[u];
-    const offset_t count = excluded_offsets_[u + 1] - excluded_offsets_[u];
-    index_t candidate = static_cast<index_t>(gen.below(static_cast<std::uint64_t>(num_items_ - count)));
-    // The r-th allowed item is r + (number of excluded ids <= it); find it by binary search.
-    offset_t lo = 0, hi = count;
-    while (lo < hi) {  // smallest m with ex[m] - m > candidate
-      const offset_t mid = (lo + hi) / 2;
-      if (ex[mid] - static_cast<index_t>(mid) <= candidate)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    return candidate + static_cast<index_t>(lo);
-  }
-
   sampler_options opt_;
   index_t num_users_;
   index_t num_items_;
   std::vector<index_t> positives_, excluded_, dislikes_;
-  std::vector<offset_t> positive_offsets_, excluded_offsets_, dislike_offsets_;
+  std::vector<offset_t> positive_offsets_, excluded_offsets_, dislike_offsets_, triple_offsets_;
 };
 
 }  // namespace gatrec

@@ -237,6 +237,7 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     dopt.positive_offsets = &sampler.positive_offsets();
     dopt.positives = &sampler.positives();
     dopt.rated = &train_items;
+    dopt.sampler = &sampler;
     on_device = model.start_device_training(dopt);
   }
 
@@ -272,9 +273,9 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
 
   for (int epoch = 1; epoch <= max_epochs; ++epoch) {
     if (replay) optimizer.set_lr(opt.lr_schedule[static_cast<std::size_t>(epoch - 1)]);
-    sampler.sample(static_cast<std::uint64_t>(epoch), triples);
     const run_mode training_mode{true, opt.seed, static_cast<std::uint64_t>(epoch)};
-    const loss_value l = on_device ? on_device->step(triples, sopt.negatives_per_positive, training_mode, optimizer.lr())
+    if (!on_device) sampler.sample(static_cast<std::uint64_t>(epoch), triples);  // a device run draws its own
+    const loss_value l = on_device ? on_device->step(static_cast<std::uint64_t>(epoch), training_mode, optimizer.lr())
                                    : host_step(epoch, training_mode);
     if (!std::isfinite(l.total)) throw diverged(epoch, l);
 
