@@ -3,7 +3,8 @@
 // features included, with cosine outputs and frozen features), whole training runs under the same
 // trainer (loss and validation curves, final embeddings: device training runs with the BPR and the
 // softmax loss, dot and cosine outputs, and the host step with a prior in the loss; clipping and
-// weight decay; two device runs bit for bit equal), and checkpoints read by the CPU model.
+// weight decay; two device runs bit for bit equal), checkpoints read by the CPU model, and the
+// validation ranking on the device (rank_current).
 // Without a GPU, building one fails with an exception instead of a crash.
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/device_gat_recommender.cuh>
@@ -185,6 +186,52 @@ TEST(CudaRecommender, DeviceTrainingRunClipsAndIsReproducible) {
   EXPECT_EQ(a.best_epoch, ref.best_epoch);
   gatrec::test::expect_bitwise_equal("embeddings of two device runs", ha, hb);
   gatrec::test::expect_matrix_near("trained embeddings", ha, host.forward({}), 5e-3);
+}
+
+// rank_current (the trainer's validation ranking) keeps forward, the cosine normalisation and the
+// ranking on the device, with the current host parameters: the same lists as ranking the host
+// model's embeddings with gatrec::top_k (a near-tie aside: every rank's score is equal).
+TEST(CudaRecommender, RanksTheCurrentParametersOnTheDevice) {
+  GATREC_SKIP_WITHOUT_GPU();
+  const auto data = gatrec::test::make_planted();
+  const gatrec::user_item_sets mask(data.users, data.items, data.train);
+  const int k = 10;
+  for (bool cosine : {false, true}) {
+    SCOPED_TRACE(label(cosine, true));
+    const auto opt = small_gat(cosine, true);
+    gatrec::gat_recommender<float> host(data.users, data.items, data.train, {}, opt);
+    gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, opt);
+    device.forward({});  // the device now holds the initial parameters
+    // Then the host values change, as after an optimiser step: rank_current must use the new ones.
+    auto hp = host.parameters(), dp = device.parameters();
+    for (std::size_t p = 0; p < hp.size(); ++p) {
+      const matrix<float> step = gatrec::test::random_matrix<float>(hp[p]->value.rows(), hp[p]->value.cols(),
+                                                                    100 + static_cast<int>(p), 0.05);
+      hp[p]->value += step;
+      dp[p]->value += step;
+    }
+    const matrix<float> h = host.forward({});
+    const gatrec::ranked_lists ref = host.rank_by_dot(h, k, mask);
+    const gatrec::ranked_lists got = device.rank_current(k, mask);
+    ASSERT_EQ(got.num_users, ref.num_users);
+    ASSERT_EQ(got.k, ref.k);
+    const double scale = h.cwiseAbs().maxCoeff();
+    auto score = [&](gatrec::index_t u, gatrec::index_t i) { return h.row(u).dot(h.row(data.users + i)); };
+    std::size_t same = 0;
+    for (gatrec::index_t u = 0; u < ref.num_users; ++u)
+      for (int r = 0; r < k; ++r) {
+        const gatrec::index_t a = got.row(u)[r], b = ref.row(u)[r];
+        ASSERT_NE(a, gatrec::ranked_lists::none) << "user " << u << " rank " << r;
+        ASSERT_NE(b, gatrec::ranked_lists::none);
+        EXPECT_FALSE(mask.contains(u, a)) << "user " << u << " got a training item";
+        EXPECT_NEAR(score(u, a), score(u, b), 1e-5 * scale * scale) << "user " << u << " rank " << r;
+        same += a == b;
+      }
+    std::printf("  %s: %zu of %d ranks name the same item\n", label(cosine, true).c_str(), same, ref.num_users * k);
+    EXPECT_GE(same, static_cast<std::size_t>(0.98 * ref.num_users * k));
+    // The ranking's forward replaced the one a backward would need.
+    EXPECT_THROW(device.backward(matrix<float>::Zero(h.rows(), h.cols())), gatrec::logic_error);
+  }
 }
 
 TEST(CudaRecommender, WithoutAGpuConstructionThrows) {

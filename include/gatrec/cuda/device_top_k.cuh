@@ -63,9 +63,16 @@ class device_top_k {
     if (users.cols() != items.cols())
       throw_error("user embeddings have " + std::to_string(users.cols()) + " columns, item embeddings " +
                   std::to_string(items.cols()));
-    return rank(users.rows(), items.rows(), k, exclude, [&](index_t first, index_t count, float* block) {
-      gemm_row_major(blas, false, true, count, items.rows(), users.cols(), 1.f, users.data() + first * users.cols(),
-                     users.cols(), items.data(), items.cols(), 0.f, block, items.rows());
+    return rank_dot(blas, users.data(), users.rows(), items.data(), items.rows(), users.cols(), k, exclude);
+  }
+
+  /// The same on row-major device arrays of width `dim`, e.g. the user and item rows of one node
+  /// embedding matrix (users first), which then need no copy.
+  ranked_lists rank_dot(cublas_handle& blas, const float* users, std::int64_t num_users, const float* items,
+                        std::int64_t num_items, std::int64_t dim, int k, const user_item_sets& exclude = user_item_sets()) {
+    return rank(num_users, num_items, k, exclude, [&](index_t first, index_t count, float* block) {
+      gemm_row_major(blas, false, true, count, num_items, dim, 1.f, users + first * dim, dim, items, dim, 0.f, block,
+                     num_items);
     });
   }
 

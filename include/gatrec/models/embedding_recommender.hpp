@@ -44,13 +44,19 @@ class embedding_recommender {
   virtual checkpoint_metadata describe() const = 0;
 
   /// Each user's k items of highest <h_u, h_i> for node embeddings h (users first), `exclude`
-  /// masked: gatrec::top_k on the CPU. A model that computes on a GPU ranks there (the trainer's
-  /// validation ranking goes through this).
+  /// masked: gatrec::top_k on the CPU. A model that computes on a GPU ranks there.
   virtual ranked_lists rank_by_dot(const matrix<Scalar>& h, int k, const user_item_sets& exclude) {
     const index_t nu = num_users();
     const matrix<float> users = h.topRows(nu).template cast<float>();
     const matrix<float> items = h.bottomRows(h.rows() - nu).template cast<float>();
     return top_k(users, items, k, exclude);
+  }
+
+  /// Each user's k best items by the current parameters: an inference forward, then rank_by_dot
+  /// (the trainer's validation ranking). A model on a GPU keeps the embeddings there throughout.
+  /// After this, backward needs a new forward first.
+  virtual ranked_lists rank_current(int k, const user_item_sets& exclude) {
+    return rank_by_dot(forward(run_mode{}), k, exclude);
   }
 
   /// A training run kept on the model's device (train/device_training.hpp), or nullptr when the

@@ -287,11 +287,11 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     rec.lr = optimizer.lr();
     bool is_best = false;
     if (validate && (epoch % opt.eval_every == 0 || epoch == max_epochs)) {
-      const matrix<Scalar>& he = model.forward(run_mode{});
       // Without a prior the model ranks its own embeddings (on its device, for a GPU model).
-      const ranked_lists lists = validation_prior != nullptr
-                                     ? rank_embeddings(he, nu, train_items, metric.k, validation_prior)
-                                     : model.rank_by_dot(he, metric.k, train_items);
+      const ranked_lists lists =
+          validation_prior != nullptr
+              ? rank_embeddings(model.forward(run_mode{}), nu, train_items, metric.k, validation_prior)
+              : model.rank_current(metric.k, train_items);
       rec.validation = validation_value(lists, train_items, validation, metric, opt.relevance_threshold);
       if (epoch > opt.warmup_epochs || epoch == max_epochs) {
         optimizer.set_lr(schedule.update(rec.validation, optimizer.lr()));
