@@ -349,6 +349,7 @@ template <class F>
 void dispatch_lane_layout(int width, bool aligned, F&& f) {
   const lane_layout_choice c = choose_lane_layout(width, aligned);
   using kernels::lane_layout;
+  if (c == lane_layout_choice{4, 1, 2}) return f(lane_layout<4, 1, 2>{});
   if (c == lane_layout_choice{4, 1, 4}) return f(lane_layout<4, 1, 4>{});
   if (c == lane_layout_choice{4, 1, 8}) return f(lane_layout<4, 1, 8>{});
   if (c == lane_layout_choice{4, 1, 16}) return f(lane_layout<4, 1, 16>{});

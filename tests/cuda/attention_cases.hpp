@@ -129,12 +129,16 @@ inline std::vector<attention_case> small_attention_cases() {
     add(true, 2, 64, 1, 0.0, 256);                  // float4, 16 lanes per edge
     add(false, 4, 16, 2, 0.3, 7);                   // float4, 4 lanes per edge; mean; dropout; tiny chunks
     add(true, 3, 5, 0, 0.0, 5);                     // scalar, 1 column per lane (width not divisible by 4)
-    add(false, 2, 40, 1, 0.0, 64, true, false, true);  // scalar, 4 per lane; no bias; self-loops
+    add(false, 2, 42, 1, 0.0, 64, true, false, true);  // scalar, 4 per lane; no bias; self-loops
     add(true, 2, 64, 1, 0.2, 3, false);             // the scalar layout for a width the float4 path also takes
     add(true, 1, 130, 1, 0.0, 50);                  // scalar, 8 per lane
     add(true, 8, 32, 1, 0.0, 256);                  // float4, 8 lanes per edge
     add(false, 2, 128, 2, 0.0, 100);                // float4, a warp per edge
     add(true, 1, 256, 1, 0.0, 256);                 // float4, two vectors per lane
+    add(true, 4, 8, 1, 0.0, 9);                     // float4, 2 lanes per edge (16 edges a warp)
+    add(false, 3, 12, 2, 0.3, 256);                 // float4, 4 lanes per edge, one of them padding; mean
+    add(true, 2, 100, 1, 0.0, 40);                  // float4, a warp per edge, 7 padding lanes
+    add(true, 1, 200, 0, 0.0, 256);                 // float4, two vectors per lane, the last 14 padding
     add(true, 2, 6, 1, 0.0, 256);                   // a single node with its self-loop
     cases.back().tiny = 1;
     add(false, 3, 16, 2, 0.3, 1);                   // three nodes, node 0 isolated; one edge per chunk

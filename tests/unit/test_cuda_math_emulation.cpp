@@ -933,6 +933,7 @@ void run_emulated_layer(const attention_case& cs, double tol) {
 template <class S, class Policy>
 void run_case(const attention_case& cs, double tol) {
   const gatrec::lane_layout_choice L = gatrec::choose_lane_layout(cs.head_dim, cs.vector_aligned);
+  if (L == gatrec::lane_layout_choice{4, 1, 2}) return run_emulated_layer<S, Policy, warp_model<S, 4, 1, 2>>(cs, tol);
   if (L == gatrec::lane_layout_choice{4, 1, 4}) return run_emulated_layer<S, Policy, warp_model<S, 4, 1, 4>>(cs, tol);
   if (L == gatrec::lane_layout_choice{4, 1, 8}) return run_emulated_layer<S, Policy, warp_model<S, 4, 1, 8>>(cs, tol);
   if (L == gatrec::lane_layout_choice{4, 1, 16}) return run_emulated_layer<S, Policy, warp_model<S, 4, 1, 16>>(cs, tol);

@@ -134,24 +134,22 @@ struct lane_layout_choice {
 /// The widest head the fused kernels take.
 inline constexpr int max_fused_head_dim = 256;
 
-/// The lane layout for head width C: float4 layouts sized exactly for C = 16, 32, 64, 128, 256 when
-/// the rows are 16-byte aligned (`vector_aligned`), otherwise a scalar layout with a whole warp per
-/// edge and ceil(C/32) columns per lane rounded up to 1, 4 or 8. The kernels are instantiated for
-/// exactly these layouts; the CPU emulation uses the same choice.
+/// The lane layout for head width C. Rows 16-byte aligned (`vector_aligned`) and C a multiple of
+/// 4: float4 loads, G lanes per edge with G the smallest power of two from 2 to 32 that covers C/4
+/// float4s (C = 8, 16, 32, 64, 128 fill their lanes exactly; C = 12 or 48 leave lanes that only load
+/// padding), two float4 per lane of a whole warp above C = 128. Otherwise a scalar layout with a
+/// whole warp per edge and ceil(C/32) columns per lane rounded up to 1, 4 or 8. The kernels are
+/// instantiated for exactly these layouts; the CPU emulation uses the same choice.
 /// @throw logic_error when C is not in [1, max_fused_head_dim]
 inline lane_layout_choice choose_lane_layout(int width, bool vector_aligned) {
   GATREC_EXPECTS(width >= 1 && width <= max_fused_head_dim,
                  "head width " + std::to_string(width) + " outside [1, " + std::to_string(max_fused_head_dim) +
                      "] for the fused attention kernels");
-  if (vector_aligned) {
-    switch (width) {
-      case 16: return {4, 1, 4};
-      case 32: return {4, 1, 8};
-      case 64: return {4, 1, 16};
-      case 128: return {4, 1, 32};
-      case 256: return {4, 2, 32};
-      default: break;
-    }
+  if (vector_aligned && width % 4 == 0) {
+    if (width > 128) return {4, 2, 32};
+    int group = 2;
+    while (4 * group < width) group *= 2;
+    return {4, 1, group};
   }
   if (width <= 32) return {1, 1, 32};
   if (width <= 128) return {1, 4, 32};
