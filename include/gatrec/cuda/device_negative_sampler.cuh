@@ -44,16 +44,9 @@ class device_negative_sampler {
   /// Draws the triples of `epoch` into the device arrays that triples() views.
   void sample(std::uint64_t epoch, cudaStream_t stream = nullptr) {
     if (user_.size() == 0) return;
-    negative_sampling_tables t;
-    t.num_users = num_users_;
-    t.num_items = num_items_;
-    t.positive_offsets = positive_offsets_.data();
-    t.positives = positives_.data();
-    t.excluded_offsets = excluded_offsets_.data();
-    t.excluded = excluded_.data();
-    t.dislike_offsets = dislike_offsets_.data();
-    t.dislikes = dislikes_.data();
-    t.triple_offsets = triple_offsets_.data();
+    const negative_sampling_tables t =
+        view_sampling_tables(num_users_, num_items_, positive_offsets_, positives_, excluded_offsets_, excluded_,
+                             dislike_offsets_, dislikes_, triple_offsets_);
     const int threads = kernels::sampling_block_threads;
     const int blocks =
         static_cast<int>(std::min<std::int64_t>((std::int64_t{num_users_} + threads - 1) / threads, 65535));

@@ -33,6 +33,16 @@ struct negative_sampling_tables {
   const offset_t* triple_offsets = nullptr;
 };
 
+/// Tables over arrays that have data(): the host sampler's vectors or their device copies.
+template <class Offsets, class Items>
+negative_sampling_tables view_sampling_tables(index_t num_users, index_t num_items, const Offsets& positive_offsets,
+                                              const Items& positives, const Offsets& excluded_offsets,
+                                              const Items& excluded, const Offsets& dislike_offsets,
+                                              const Items& dislikes, const Offsets& triple_offsets) {
+  return {num_users,      num_items,       positive_offsets.data(), positives.data(), excluded_offsets.data(),
+          excluded.data(), dislike_offsets.data(), dislikes.data(), triple_offsets.data()};
+}
+
 /// How negatives are drawn (gatrec::sampler_options without the rating thresholds).
 struct negative_draw_options {
   int negatives_per_positive = 1;

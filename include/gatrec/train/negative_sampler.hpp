@@ -104,17 +104,8 @@ class negative_sampler {
   /// Views of the host tables (valid while the sampler lives); cuda::device_negative_sampler
   /// copies them to the device.
   negative_sampling_tables tables() const {
-    negative_sampling_tables t;
-    t.num_users = num_users_;
-    t.num_items = num_items_;
-    t.positive_offsets = positive_offsets_.data();
-    t.positives = positives_.data();
-    t.excluded_offsets = excluded_offsets_.data();
-    t.excluded = excluded_.data();
-    t.dislike_offsets = dislike_offsets_.data();
-    t.dislikes = dislikes_.data();
-    t.triple_offsets = triple_offsets_.data();
-    return t;
+    return view_sampling_tables(num_users_, num_items_, positive_offsets_, positives_, excluded_offsets_, excluded_,
+                                dislike_offsets_, dislikes_, triple_offsets_);
   }
 
   negative_draw_options draw_options() const { return {opt_.negatives_per_positive, opt_.dislike_fraction, opt_.seed}; }
