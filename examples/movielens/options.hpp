@@ -123,8 +123,9 @@ What to run:
   --split-seed N          seed of the carved test part (datasets without official folds) and of the
                           validation part (default: --seed); --seeds N shares one split
   --threads N             OpenMP threads
-  --device D              cpu (default) | cuda: gat/gatv2 train and rank on the GPU (encoder, loss,
-                          AdamW, top-k); with a prior inside the loss, loss and AdamW on the CPU
+  --device D              cpu (default) | cuda: gat/gatv2 train and rank on the GPU (encoder, negative
+                          sampling, loss, AdamW, top-k); with a prior inside the loss, loss and AdamW
+                          on the CPU
 Features:
   --user-features PATH    .npy (rows in the order of PATH with .ids instead of .npy, one raw id per line)
   --item-features PATH    same for items; without them features are N(0, init-std^2)
