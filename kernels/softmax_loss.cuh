@@ -20,18 +20,20 @@ namespace gatrec::cuda::kernels {
 
 inline constexpr int softmax_block_threads = 256;
 
-/// Block u: logits[u * num_items ..] -> grad_logits[u * num_items ..] and user_loss[u].
+/// Block b, user u = first_user + b: logits[b * num_items ..] -> grad_logits[b * num_items ..] and
+/// user_loss[u] (the logits hold a block of users starting at first_user).
 /// positive_offsets/positives: each user's liked items; rated_offsets/rated_items (null when the
 /// rated-only term is off): each user's training items. scale = weight / (number of positives).
 __global__ void __launch_bounds__(softmax_block_threads)
     softmax_rows_kernel(const float* __restrict__ logits, float* __restrict__ grad_logits, index_t num_items,
-                        const offset_t* __restrict__ positive_offsets, const index_t* __restrict__ positives,
-                        const offset_t* __restrict__ rated_offsets, const index_t* __restrict__ rated_items,
-                        double scale, double rated_weight, float inv_t, double* __restrict__ user_loss) {
-  const index_t u = static_cast<index_t>(blockIdx.x);
+                        index_t first_user, const offset_t* __restrict__ positive_offsets,
+                        const index_t* __restrict__ positives, const offset_t* __restrict__ rated_offsets,
+                        const index_t* __restrict__ rated_items, double scale, double rated_weight, float inv_t,
+                        double* __restrict__ user_loss) {
+  const index_t u = first_user + static_cast<index_t>(blockIdx.x);
   const int tid = static_cast<int>(threadIdx.x);
-  const float* s = logits + static_cast<std::int64_t>(u) * num_items;
-  float* g = grad_logits + static_cast<std::int64_t>(u) * num_items;
+  const float* s = logits + static_cast<std::int64_t>(blockIdx.x) * num_items;
+  float* g = grad_logits + static_cast<std::int64_t>(blockIdx.x) * num_items;
   const offset_t first = positive_offsets[u], last = positive_offsets[u + 1];
   const double count = static_cast<double>(last - first);
   if (count == 0) {  // the same for the whole block

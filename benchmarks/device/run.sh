@@ -10,7 +10,7 @@
 #   4. check that the C++ and Python graph generators agree (checksum)
 #   5. the benchmarks (a subset that fits: full ML-25M shape for the attention core, 10% and full
 #      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k;
-#      negative sampling on the device vs the host)
+#      negative sampling on the device vs the host; the full-softmax loss at the ML-25M shape)
 #   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
 #   7. a summary table (ours vs the library baseline; ours vs PyG: time, peak memory, ratio;
 #      fraction of the measured copy bandwidth)
@@ -213,7 +213,7 @@ fi
 # configurations at 10% and full, the paper stack at 10% and full.
 bench_filter='^(core_gatv2|core_gat)/scale:2/|^(core_gatv2|core_gat)/scale:1/heads:4/width:64/'
 bench_filter+='|^(layer_gatv2|layer_gat)/scale:[12]/heads:4/width:64/|^(layer_gatv2|layer_gat)/scale:[12]/heads:1/width:16/'
-bench_filter+='|^paper_stack/scale:[12]|^full_ranking/|^cpu_full_ranking/|^(device|cpu)_sampling/scale:[12]'
+bench_filter+='|^paper_stack/scale:[12]|^full_ranking/|^cpu_full_ranking/|^(device|cpu)_sampling/scale:[12]|^softmax_loss/scale:2'
 if [ -x "$build/benchmarks/bench_gat_cuda" ] && [ "$(time_left)" -gt 130 ]; then
   limit=$(( $(time_left) - 100 ))  # keep ~100 s for the PyG peer and the summary
   [ "$limit" -gt 240 ] && limit=240
@@ -278,6 +278,7 @@ core = {}
 stack = []
 ranking = {}
 sampling = {}
+softmax = []
 for r in rows:
     if r.get("error_occurred"):
         print(f"  error: {r['name']}: {r.get('error_message', '')}")
@@ -297,6 +298,8 @@ for r in rows:
         ranking.setdefault((int(a["catalogue"]), int(a["k"])), {})[kind] = (ms, r.get("users_per_s", 0.0))
     elif kind in ("device_sampling", "cpu_sampling"):
         sampling.setdefault(scale_frac[a["scale"]], {})[kind] = (ms, r.get("triples_per_s", 0.0))
+    elif kind == "softmax_loss":
+        softmax.append((scale_frac[a["scale"]], ms, r.get("scores_per_s", 0.0), r.get("device_mb", 0.0)))
 if rows:
     bw = next((r.get("copy_bw_GBs") for r in rows if r.get("copy_bw_GBs")), None)
     if bw:
@@ -371,6 +374,11 @@ if sampling:
         ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
         tps = f"{g[1] / 1e6:14.1f}" if g else f"{'-':>14}"
         print(f"{sc:5.2f} {gs} {cs} {ratio} {tps}")
+if softmax:
+    print()
+    print("Full-softmax loss + dL/dH on the device (64-wide embeddings, every user x every item)")
+    for sc, ms, sps, mb in sorted(softmax):
+        print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {sps / 1e9:7.2f} Gscores/s  {mb:8.0f} MB")
 PY
 }
 {

@@ -3,7 +3,8 @@
 // loss_incidence::build (entry for entry), cuda::device_hybrid_loss against
 // gatrec::hybrid_loss (value and every gradient element; one and three negatives per positive,
 // cosine term on and off, repeated rows), cuda::device_softmax_loss against gatrec::softmax_loss
-// (rated-only term on and off, two temperatures, users without positives, a duplicated positive),
+// (rated-only term on and off, two temperatures, users without positives, a duplicated positive,
+// all users in one block and in blocks of 7),
 // the row normalisation of cosine scores (clamped rows included), and cuda::device_adamw against gatrec::adamw with
 // clip_gradient_norm (several steps, a learning-rate change, decaying and non-decaying tensors).
 // Skips without a GPU; tests/unit/test_cuda_training_emulation.cpp checks the same arithmetic on the CPU.
@@ -183,13 +184,19 @@ TEST(CudaTraining, SoftmaxLossMatchesTheCpu) {
       const matrix<float> start = gatrec::test::random_matrix<float>(users + items, 24, 9);  // grad adds into this
       matrix<float> ref_grad = start;
       const double ref = gatrec::softmax_loss(h, users, offsets, positives, opt, ref_grad, nullptr, &rated);
-      gatrec::cuda::device_softmax_loss loss(users, items, offsets, positives, opt, &rated);
-      device_matrix dh(h), grad(start);
-      const double got = loss(blas, dh, grad);
-      EXPECT_NEAR(got, ref, 1e-5 * std::abs(ref));
-      gatrec::test::expect_matrix_near("grad + dL/dh", grad.download(), ref_grad, 1e-5);
-      gatrec::test::expect_matrix_near("dL/dh alone", matrix<float>(grad.download() - start),
-                                       matrix<float>(ref_grad - start), 1e-4);
+      // All 60 users in one block, and blocks of 7 (the last one of 4), as for a catalogue whose
+      // scores do not fit at once.
+      for (const std::size_t block_bytes : {std::size_t{1} << 30, 7 * 2 * sizeof(float) * items + 5}) {
+        gatrec::cuda::device_softmax_loss loss(users, items, offsets, positives, opt, &rated, block_bytes);
+        SCOPED_TRACE("blocks of " + std::to_string(loss.block_users()) + " users");
+        EXPECT_EQ(loss.block_users(), block_bytes > (std::size_t{1} << 20) ? users : 7);
+        device_matrix dh(h), grad(start);
+        const double got = loss(blas, dh, grad);
+        EXPECT_NEAR(got, ref, 1e-5 * std::abs(ref));
+        gatrec::test::expect_matrix_near("grad + dL/dh", grad.download(), ref_grad, 1e-5);
+        gatrec::test::expect_matrix_near("dL/dh alone", matrix<float>(grad.download() - start),
+                                         matrix<float>(ref_grad - start), 1e-4);
+      }
     }
   // The rated-only term needs the rated items to hold the liked ones.
   gatrec::softmax_loss_options with_rated;

@@ -35,7 +35,7 @@ namespace gatrec {
 struct softmax_loss_options {
   double weight = 1.0;        ///< multiplies the loss and its gradient
   double temperature = 1.0;   ///< scores are divided by it
-  double max_scores = 2e8;    ///< refuse users x items above this (memory: 4 bytes per score)
+  double max_scores = 2e8;    ///< refuse users x items above this (memory: 4 bytes per score; the device loss, which goes in blocks of users, ignores it)
   double rated_weight = 0.0;  ///< weight of the rated-only term (needs the rated item sets)
 };
 
