@@ -267,7 +267,8 @@ class emulated_device_model final : public gatrec::embedding_recommender<float> 
         l = gatrec::hybrid_loss(h, nu, triples_, per_positive, o_.loss, grad_);
       } else {
         l = gatrec::hybrid_loss(h, nu, triples_, per_positive, {0.0, o_.loss.cosine_weight}, grad_);
-        l.bpr = gatrec::softmax_loss(h, nu, *o_.positive_offsets, *o_.positives, o_.softmax, grad_, nullptr, o_.rated);
+        l.bpr = gatrec::softmax_loss(h, nu, o_.sampler->positive_offsets(), o_.sampler->positives(), o_.softmax, grad_,
+                                     nullptr, o_.rated);
         l.total = l.bpr + o_.loss.cosine_weight * l.cosine;
       }
       m_.device_.backward(grad_);

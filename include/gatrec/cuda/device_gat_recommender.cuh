@@ -141,18 +141,17 @@ class device_gat_recommender final : public embedding_recommender<float> {
    public:
     training_run(device_gat_recommender& model, const device_training_options& options)
         : model_(model), options_(options), optimizer_(model.device_parameters(), options.optimizer) {
-      if (options.softmax_ranking) {
-        GATREC_EXPECTS(options.positive_offsets != nullptr && options.positives != nullptr,
-                       "the softmax ranking needs the liked items");
-        softmax_ = std::make_unique<device_softmax_loss>(model.num_users(), model.num_items(),
-                                                         *options.positive_offsets, *options.positives,
-                                                         options.softmax, options.rated);
-      }
       if (options.sampler != nullptr) {
         const negative_sampling_tables t = options.sampler->tables();
         GATREC_EXPECTS(t.num_users == model.num_users() && t.num_items == model.num_items(),
                        "the sampler's users and items differ from the model's");
         sampler_ = std::make_unique<device_negative_sampler>(*options.sampler);
+      }
+      if (options.softmax_ranking) {
+        GATREC_EXPECTS(options.sampler != nullptr, "the softmax ranking needs the sampler's liked items");
+        softmax_ = std::make_unique<device_softmax_loss>(model.num_users(), model.num_items(),
+                                                         options.sampler->positive_offsets(),
+                                                         options.sampler->positives(), options.softmax, options.rated);
       }
       model_.upload_parameters();
       model_.device_owns_parameters_ = true;

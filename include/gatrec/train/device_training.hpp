@@ -10,7 +10,6 @@
 /// each step on the host.
 
 #include <cstdint>
-#include <vector>
 
 #include "gatrec/core/types.hpp"
 #include "gatrec/eval/user_item_sets.hpp"
@@ -27,17 +26,15 @@ struct device_training_options {
   hybrid_loss_options loss;  ///< BPR and cosine weights (with the softmax ranking, BPR's is ignored)
   adamw_options optimizer;
   double clip_norm = 0.0;    ///< global gradient-norm clipping; 0 disables it
-  /// The full-softmax ranking term instead of BPR (gatrec::softmax_loss), over the liked items
-  /// below and, for its rated-only term, every user's training items. Not owned; they must
-  /// outlive the run.
+  /// The trainer's sampler: a step draws its epoch's triples with it (on the device, the same
+  /// triples as negative_sampler::sample), and its liked items are the softmax term's positives.
+  /// Not owned; it must outlive the run.
+  const negative_sampler* sampler = nullptr;
+  /// The full-softmax ranking term instead of BPR (gatrec::softmax_loss), over the sampler's liked
+  /// items and, for its rated-only term, every user's training items (`rated`, not owned).
   bool softmax_ranking = false;
   softmax_loss_options softmax;
-  const std::vector<offset_t>* positive_offsets = nullptr;
-  const std::vector<index_t>* positives = nullptr;
   const user_item_sets* rated = nullptr;
-  /// The trainer's sampler: a step draws its epoch's triples with it (on the device, the same
-  /// triples as negative_sampler::sample). Not owned; it must outlive the run.
-  const negative_sampler* sampler = nullptr;
 };
 
 class device_training {

@@ -234,8 +234,6 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
     dopt.clip_norm = opt.clip_norm;
     dopt.softmax_ranking = opt.ranking == ranking_loss::softmax;
     dopt.softmax = opt.softmax;
-    dopt.positive_offsets = &sampler.positive_offsets();
-    dopt.positives = &sampler.positives();
     dopt.rated = &train_items;
     dopt.sampler = &sampler;
     on_device = model.start_device_training(dopt);
