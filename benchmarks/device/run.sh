@@ -351,29 +351,29 @@ if stack:
     print("Paper stack 384-256-256-64 (GATv2, heads 4/4/1), forward + backward")
     for sc, ms, eps, mb in sorted(stack):
         print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {eps / 1e9:6.2f} Gedge/s  {mb:8.0f} MB")
+def gpu_vs_cpu(g, c, rate_width, rate_format):
+    """GPU ms, CPU ms, CPU/GPU and the GPU's rate in millions per second; '-' where a side is missing.
+    g, c: (ms, rate per second) or None."""
+    gs = f"{g[0]:9.3f}" if g else f"{'-':>9}"
+    cs = f"{c[0]:9.3f}" if c else f"{'-':>9}"
+    ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
+    rate = f"{g[1] / 1e6:{rate_width}{rate_format}}" if g else f"{'-':>{rate_width}}"
+    return f"{gs} {cs} {ratio} {rate}"
 if ranking:
     print()
     print("Full ranking, every user's top k of 64-wide embeddings, training items masked: GPU vs CPU top_k")
     names = {0: "ML-100K", 1: "ML-1M", 2: "ML-25M"}
     print(f"{'catalogue':9} {'k':>4} {'GPU ms':>9} {'CPU ms':>9} {'CPU/GPU':>7} {'GPU Musers/s':>12}")
     for (cat, k), v in sorted(ranking.items()):
-        g, c = v.get("full_ranking"), v.get("cpu_full_ranking")
-        gs = f"{g[0]:9.3f}" if g else f"{'-':>9}"
-        cs = f"{c[0]:9.3f}" if c else f"{'-':>9}"
-        ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
-        ups = f"{g[1] / 1e6:12.3f}" if g else f"{'-':>12}"
-        print(f"{names.get(cat, cat):9} {k:4d} {gs} {cs} {ratio} {ups}")
+        cells = gpu_vs_cpu(v.get("full_ranking"), v.get("cpu_full_ranking"), 12, ".3f")
+        print(f"{names.get(cat, cat):9} {k:4d} {cells}")
 if sampling:
     print()
     print("Negative sampling, one epoch of the power-law ratings (same triples): device vs host")
     print(f"{'scale':>5} {'GPU ms':>9} {'CPU ms':>9} {'CPU/GPU':>7} {'GPU Mtriples/s':>14}")
     for sc, v in sorted(sampling.items()):
-        g, c = v.get("device_sampling"), v.get("cpu_sampling")
-        gs = f"{g[0]:9.3f}" if g else f"{'-':>9}"
-        cs = f"{c[0]:9.3f}" if c else f"{'-':>9}"
-        ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
-        tps = f"{g[1] / 1e6:14.1f}" if g else f"{'-':>14}"
-        print(f"{sc:5.2f} {gs} {cs} {ratio} {tps}")
+        cells = gpu_vs_cpu(v.get("device_sampling"), v.get("cpu_sampling"), 14, ".1f")
+        print(f"{sc:5.2f} {cells}")
 if softmax:
     print()
     print("Full-softmax loss + dL/dH on the device (64-wide embeddings, every user x every item)")
