@@ -4,12 +4,14 @@
 // trainer (loss and validation curves, final embeddings: device training runs with the BPR and the
 // softmax loss, dot and cosine outputs, and the host step with a prior in the loss; clipping and
 // weight decay; two device runs bit for bit equal), checkpoints read by the CPU model, and the
-// validation ranking on the device (rank_current).
+// validation ranking on the device (rank_current); on the emulation, what a steady epoch allocates
+// and moves over the bus.
 // Without a GPU, building one fails with an exception instead of a crash.
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/device_gat_recommender.cuh>
 #include <gatrec/models/gat_recommender.hpp>
 #include <gatrec/train/checkpoint.hpp>
+#include <gatrec/train/negative_sampler.hpp>
 #include <gatrec/train/trainer.hpp>
 
 #include <gtest/gtest.h>
@@ -233,6 +235,97 @@ TEST(CudaRecommender, RanksTheCurrentParametersOnTheDevice) {
     EXPECT_THROW(device.backward(matrix<float>::Zero(h.rows(), h.cols())), gatrec::logic_error);
   }
 }
+
+#if defined(GATREC_CUDA_EMULATION)
+// What an epoch of a device training run costs besides arithmetic, counted by the emulation (a GPU
+// cannot count it): once the first epoch has sized every buffer, a step allocates and frees nothing
+// (cudaMalloc and cudaFree synchronise the device and cost tens of microseconds each), sends nothing
+// to the device and brings only the loss sums back; the validation ranking brings back only the
+// ranked lists (the training-item mask went up once). Also prints the launches per epoch: with a few
+// microseconds each on a GPU, they bound a small graph's epoch from below.
+TEST(CudaRecommender, SteadyEpochsAllocateNothingAndMoveOnlyTheLossAndTheLists) {
+  const auto data = gatrec::test::make_planted();
+  const gatrec::user_item_sets rated(data.users, data.items, data.train);
+  const gatrec::negative_sampler sampler(data.train, data.users, data.items, gatrec::sampler_options{});
+  const int k = 10;
+  struct epoch_case {
+    const char* name;
+    bool cosine;
+    bool softmax;
+  };
+  for (const epoch_case c : {epoch_case{"bpr, dot outputs", false, false}, epoch_case{"bpr, cosine outputs", true, false},
+                             epoch_case{"softmax + rated term, cosine outputs", true, true}}) {
+    SCOPED_TRACE(c.name);
+    gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, small_gat(c.cosine, true));
+    gatrec::device_training_options dopt;
+    dopt.sampler = &sampler;
+    dopt.clip_norm = 0.05;  // the clipping norm's reduction comes down too
+    dopt.softmax_ranking = c.softmax;
+    dopt.softmax.temperature = 0.2;
+    dopt.softmax.rated_weight = 0.5;
+    dopt.rated = &rated;
+    const auto run = device.start_device_training(dopt);
+    ASSERT_NE(run, nullptr);
+    auto epoch = [&](std::uint64_t e) {
+      run->step(e, gatrec::run_mode{true, 7, e}, 1e-2);
+      return device.rank_current(k, rated);
+    };
+    epoch(1);  // sizes every buffer and uploads the mask
+    for (std::uint64_t e = 2; e <= 3; ++e) {
+      const cuda_emulation::activity_counters before = cuda_emulation::activity();
+      run->step(e, gatrec::run_mode{true, 7, e}, 1e-2);
+      const cuda_emulation::activity_counters step = cuda_emulation::activity() - before;
+      const gatrec::ranked_lists lists = device.rank_current(k, rated);
+      const cuda_emulation::activity_counters ranking = cuda_emulation::activity() - before - step;
+      std::printf("  [%s] epoch %d: step %lld launches + %lld library calls, %zu bytes down in %lld copies; "
+                  "ranking %lld launches + %lld library calls, %zu bytes down\n",
+                  c.name, static_cast<int>(e), static_cast<long long>(step.kernel_launches),
+                  static_cast<long long>(step.library_calls), step.device_to_host_bytes,
+                  static_cast<long long>(step.device_to_host_copies), static_cast<long long>(ranking.kernel_launches),
+                  static_cast<long long>(ranking.library_calls), ranking.device_to_host_bytes);
+      // Scalars only: the epoch's triples alone would be 12 bytes x ~2,400 here, the embeddings
+      // 8 floats x 260 rows.
+      for (const auto& [what, a] : {std::pair{"step", step}, std::pair{"ranking", ranking}}) {
+        EXPECT_EQ(a.allocations, 0) << what;
+        EXPECT_EQ(a.frees, 0) << what;
+        EXPECT_LE(a.host_to_device_bytes, 64u) << what << ": more than a few flags went up";
+        EXPECT_GT(a.kernel_launches, 0) << what;
+      }
+      // The loss sums and, for the clipping norm, one double per parameter tensor.
+      const std::size_t scalar_bytes = 128 + 8 * device.parameters().size();
+      EXPECT_LE(step.device_to_host_bytes, scalar_bytes) << "more than the loss sums and the clipping norm came down";
+      const std::size_t list_bytes = lists.items.size() * sizeof(gatrec::index_t);
+      EXPECT_GE(ranking.device_to_host_bytes, list_bytes);
+      EXPECT_LE(ranking.device_to_host_bytes, list_bytes + 64) << "more than the lists and a NaN flag came down";
+    }
+    run->finish();
+  }
+}
+
+// The same through the trainer (validation, best-epoch snapshots, the end): what a run allocates
+// does not grow with its epochs.
+TEST(CudaRecommender, ATrainingRunAllocatesPerRunNotPerEpoch) {
+  const auto data = gatrec::test::make_planted();
+  auto allocations = [&](int epochs) {
+    gatrec::trainer_options topt;
+    topt.max_epochs = epochs;
+    topt.optimizer.lr = 1e-2;
+    topt.validation_metric = "recall@10";
+    topt.patience = 100;
+    topt.warmup_epochs = 0;
+    gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, small_gat(true, true));
+    const cuda_emulation::activity_counters before = cuda_emulation::activity();
+    const auto result = gatrec::train(device, data.train, data.validation, topt);
+    EXPECT_EQ(result.epochs_run, epochs);
+    return (cuda_emulation::activity() - before).allocations;
+  };
+  const std::int64_t short_run = allocations(3), long_run = allocations(9);
+  std::printf("  allocations: %lld in a 3-epoch run, %lld in a 9-epoch run\n", static_cast<long long>(short_run),
+              static_cast<long long>(long_run));
+  EXPECT_GT(short_run, 0);
+  EXPECT_EQ(long_run, short_run);
+}
+#endif
 
 TEST(CudaRecommender, WithoutAGpuConstructionThrows) {
   if (gatrec::cuda::has_device()) GTEST_SKIP() << "this machine has a GPU";

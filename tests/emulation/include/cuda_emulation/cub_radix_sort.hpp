@@ -35,6 +35,7 @@ struct DeviceRadixSort {
       return report(cudaErrorInvalidValue, "SortPairs: keys or values are not device memory of count elements");
     if (begin_bit < 0 || end_bit > static_cast<int>(sizeof(Key) * 8) || begin_bit >= end_bit)
       return report(cudaErrorInvalidValue, "SortPairs: bad bit range");
+    ++runtime().activity.library_calls;
     const int width = end_bit - begin_bit;
     const Bits mask = width >= static_cast<int>(sizeof(Key) * 8) ? static_cast<Bits>(~Bits{0})
                                                                   : static_cast<Bits>((Bits{1} << width) - 1);

@@ -86,6 +86,7 @@ inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublas
   if (use_ab && !blas_operand_ok(a, ta, m, k, lda)) return blas_failure("cublasSgemm: A is not device memory of its shape");
   if (use_ab && !blas_operand_ok(b, tb, k, n, ldb)) return blas_failure("cublasSgemm: B is not device memory of its shape");
   if (runtime().sticky_error != cudaSuccess) return CUBLAS_STATUS_EXECUTION_FAILED;
+  ++runtime().activity.library_calls;
   std::vector<double> column(static_cast<std::size_t>(m));
   for (int j = 0; j < n; ++j) {
     std::fill(column.begin(), column.end(), 0.0);
@@ -120,6 +121,7 @@ inline cublasStatus_t cublasSgemv(cublasHandle_t h, cublasOperation_t ta, int m,
     return blas_failure("cublasSgemv: x is not device memory of its length");
   if (!is_device_range(y, ((static_cast<std::size_t>(out) - 1) * incy + 1) * sizeof(float)))
     return blas_failure("cublasSgemv: y is not device memory of its length");
+  ++runtime().activity.library_calls;
   for (int i = 0; i < out; ++i) {
     double s = 0;
     for (int l = 0; l < in; ++l)

@@ -181,6 +181,7 @@ inline cusparseStatus_t cusparseSpMM(cusparseHandle_t h, cusparseOperation_t op_
   const product_shape s = shape_of_product(op_a, a->rows, a->cols, op_b, b->rows, b->cols, type);
   if (!s.supported) return CUSPARSE_STATUS_NOT_SUPPORTED;
   if (!s.ok || c->rows != s.m || c->cols != s.n) return sparse_failure("cusparseSpMM: shapes of A, B and C do not agree");
+  ++runtime().activity.library_calls;
   const bool ta = s.ta, tb = s.tb;
   const std::int64_t m = s.m, n = s.n;
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
@@ -214,6 +215,7 @@ inline cusparseStatus_t cusparseSDDMM(cusparseHandle_t h, cusparseOperation_t op
   const product_shape s = shape_of_product(op_a, a->rows, a->cols, op_b, b->rows, b->cols, type);
   if (!s.supported) return CUSPARSE_STATUS_NOT_SUPPORTED;
   if (!s.ok || c->rows != s.m || c->cols != s.n) return sparse_failure("cusparseSDDMM: shapes of A, B and C do not agree");
+  ++runtime().activity.library_calls;
   const bool ta = s.ta, tb = s.tb;
   const std::int64_t k = s.k;
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
@@ -244,6 +246,7 @@ inline cusparseStatus_t cusparseSpMV(cusparseHandle_t h, cusparseOperation_t op_
   const std::int64_t m = ta ? a->cols : a->rows, k = ta ? a->rows : a->cols;
   if (x->size != k || y->size != m) return sparse_failure("cusparseSpMV: sizes of A, x and y do not agree");
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
+  ++runtime().activity.library_calls;
   std::vector<double> acc(static_cast<std::size_t>(m), 0.0);
   for_each_csr(*a, [&](std::int64_t r, std::int64_t col, std::int32_t e) {
     if (ta)

@@ -56,6 +56,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared
     report(cudaErrorInvalidValue, "kernel argument " + std::to_string(bad) + " is a pointer outside device memory");
     return;
   }
+  ++r.activity.kernel_launches;
   const std::function<void()> body = [&] { std::apply(kernel, bound); };
   current_grid_dim = grid;
   current_block_dim = block;

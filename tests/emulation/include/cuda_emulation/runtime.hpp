@@ -42,8 +42,36 @@ using cudaStream_t = CUstream_st*;
 
 namespace cuda_emulation {
 
+/// What the host has asked of the device so far: tests take the difference over a region (a
+/// training step, a validation ranking) to check what a GPU would spend there besides arithmetic:
+/// allocations (cudaMalloc and cudaFree synchronise the device), bytes over the bus, launches.
+struct activity_counters {
+  std::int64_t allocations = 0, frees = 0;
+  std::int64_t host_to_device_copies = 0, device_to_host_copies = 0, device_to_device_copies = 0, memsets = 0;
+  std::size_t host_to_device_bytes = 0, device_to_host_bytes = 0, device_to_device_bytes = 0;
+  std::int64_t kernel_launches = 0;
+  std::int64_t library_calls = 0;  ///< cuBLAS, cuSPARSE and CUB operations (each one or more kernels)
+};
+
+inline activity_counters operator-(const activity_counters& a, const activity_counters& b) {
+  activity_counters d;
+  d.allocations = a.allocations - b.allocations;
+  d.frees = a.frees - b.frees;
+  d.host_to_device_copies = a.host_to_device_copies - b.host_to_device_copies;
+  d.device_to_host_copies = a.device_to_host_copies - b.device_to_host_copies;
+  d.device_to_device_copies = a.device_to_device_copies - b.device_to_device_copies;
+  d.memsets = a.memsets - b.memsets;
+  d.host_to_device_bytes = a.host_to_device_bytes - b.host_to_device_bytes;
+  d.device_to_host_bytes = a.device_to_host_bytes - b.device_to_host_bytes;
+  d.device_to_device_bytes = a.device_to_device_bytes - b.device_to_device_bytes;
+  d.kernel_launches = a.kernel_launches - b.kernel_launches;
+  d.library_calls = a.library_calls - b.library_calls;
+  return d;
+}
+
 struct runtime_state {
   std::map<std::uintptr_t, std::size_t> allocations;  // base -> bytes
+  activity_counters activity;
   cudaError_t last_error = cudaSuccess;
   cudaError_t sticky_error = cudaSuccess;
   std::string last_message;
@@ -73,6 +101,9 @@ inline bool is_device_range(const void* p, std::size_t bytes) {
 }
 
 inline bool is_device_pointer(const void* p) { return is_device_range(p, 0); }
+
+/// The counters so far (take differences).
+inline const activity_counters& activity() { return runtime().activity; }
 
 /// Marks a failed kernel: every later call returns the error, as after a launch failure on a GPU.
 inline void fail_kernel(const std::string& why) {
@@ -154,6 +185,7 @@ inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   // Fresh device memory holds garbage, not zeros: tests must not depend on it.
   std::memset(q, 0xa5, bytes);
   r.allocations[reinterpret_cast<std::uintptr_t>(q)] = bytes;
+  ++r.activity.allocations;
   *p = q;
   return cudaSuccess;
 }
@@ -168,6 +200,7 @@ inline cudaError_t cudaFree(void* p) {
   const auto it = a.find(reinterpret_cast<std::uintptr_t>(p));
   if (it == a.end()) return cuda_emulation::report(cudaErrorInvalidDevicePointer, "cudaFree: not the start of a device allocation");
   a.erase(it);
+  ++cuda_emulation::runtime().activity.frees;
   std::free(p);
   return cudaSuccess;
 }
@@ -186,6 +219,17 @@ inline cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cud
                                              (!dst_ok ? "destination" : "source") +
                                              " is not the memory the kind names (or runs past its allocation)");
   std::memmove(dst, src, bytes);
+  activity_counters& c = r.activity;
+  if (dst_device && src_device) {
+    ++c.device_to_device_copies;
+    c.device_to_device_bytes += bytes;
+  } else if (dst_device) {
+    ++c.host_to_device_copies;
+    c.host_to_device_bytes += bytes;
+  } else if (src_device) {
+    ++c.device_to_host_copies;
+    c.device_to_host_bytes += bytes;
+  }
   return cudaSuccess;
 }
 inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
@@ -199,6 +243,7 @@ inline cudaError_t cudaMemset(void* dst, int value, std::size_t bytes) {
   if (bytes == 0) return cudaSuccess;
   if (!is_device_range(dst, bytes)) return report(cudaErrorInvalidValue, "cudaMemset: not a device range");
   std::memset(dst, value, bytes);
+  ++runtime().activity.memsets;
   return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void* dst, int value, std::size_t bytes, cudaStream_t = nullptr) {
