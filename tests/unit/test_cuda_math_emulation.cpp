@@ -2,7 +2,7 @@
 // per-lane math they call (include/gatrec/nn/online_softmax.hpp, fused_attention.hpp) is driven
 // here lane by lane, warp by warp, in the order the GPU runs it: the same chunk list and warp
 // schedule, groups of lanes per edge, the same butterflies (with their canonical operand order),
-// hubs split across warps and merged slot by slot, parameter partials per warp reduced in warp
+// hubs split across warps and merged slot by slot, parameter partials per warp reduced in the kernel's
 // order. The results are compared element by element with gatrec::attention_layer, forward and every
 // gradient, both forms, on graphs with a node without in-edges, a hub of in-degree 100,000,
 // duplicate edges and head widths not divisible by 4. Plain g++: no CUDA needed.
@@ -675,15 +675,20 @@ void emulate_backward_merge(emulated_buffers<S>& a, const segment_chunks& ch, bo
     }
 }
 
-// kernels::reduce_warp_partials_kernel
+// kernels::reduce_warp_partials_kernel: row r sums the head's warps j = r, r + R, ... (w = h + j H),
+// then the R row sums meet in a pairwise tree.
 template <class S>
 std::vector<S> emulate_reduce_partials(const std::vector<S>& partial, const warp_schedule& s, int heads, int width) {
+  constexpr int R = gatrec::partial_reduce_rows;
   std::vector<S> out(static_cast<std::size_t>(heads) * width);
   for (int h = 0; h < heads; ++h)
     for (int m = 0; m < width; ++m) {
-      S sum = 0;
-      for (std::int64_t w = h; w < s.active_warps(); w += heads) sum += partial[w * width + m];
-      out[h * width + m] = sum;
+      S rows[R] = {};
+      for (int r = 0; r < R; ++r)
+        for (std::int64_t j = r; j < s.warps_per_head; j += R) rows[r] += partial[(h + j * heads) * width + m];
+      for (int stride = R / 2; stride > 0; stride /= 2)
+        for (int r = 0; r < stride; ++r) rows[r] += rows[r + stride];
+      out[h * width + m] = rows[0];
     }
   return out;
 }

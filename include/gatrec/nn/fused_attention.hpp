@@ -96,6 +96,13 @@ struct warp_schedule {
   std::int64_t active_warps() const { return warps_per_head * heads; }
 };
 
+/// The backward's per-warp parameter partials are summed by blocks of partial_reduce_columns x
+/// partial_reduce_rows threads: columns across lanes, each row summing every R-th warp of its head
+/// (R = partial_reduce_rows), then the row sums added in a fixed pairwise tree. Fixed, so the
+/// gradients are bit-identical run to run.
+inline constexpr int partial_reduce_columns = 32;
+inline constexpr int partial_reduce_rows = 32;
+
 /// Blocks of `warps_per_block` warps, enough for one item each up to `max_blocks` (then each warp
 /// loops), and at least one warp per head.
 inline warp_schedule make_warp_schedule(std::int64_t chunks, int heads, int warps_per_block = 8,
