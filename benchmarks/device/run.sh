@@ -12,15 +12,16 @@
 #      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k;
 #      negative sampling on the device vs the host; the full-softmax loss at the ML-25M shape)
 #   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
-#   7. a summary table (ours vs the library baseline; ours vs PyG: time, peak memory, ratio;
-#      fraction of the measured copy bandwidth)
+#   7. a summary (benchmarks/device/summarise.py): tables (ours vs the library baseline; ours vs PyG:
+#      time, peak memory, ratio; fraction of the measured copy bandwidth) and a verdict on each of
+#      issue 6's targets
 # Budget: about 8 minutes including the build; every step has a timeout and later steps are
 # skipped when time runs short, so the table always prints.
 #
 # usage (repository root, on the GPU machine):  bash benchmarks/device/run.sh
 #   Where the image lacks Eigen, GoogleTest or Google Benchmark, run benchmarks/device/prepare_deps.sh
 #   on the build machine first and carry .device-deps. Outputs go to $OUT (the device tool's folder)
-#   or ./out-device: run.log (every step), bench.json, pyg.jsonl, summary.txt.
+#   or ./out-device: run.log (every step), bench.json, pyg.jsonl, summary.txt, targets.json.
 # Environment: GATREC_JOBS (16), GATREC_BUDGET_S (470: seconds before optional steps are skipped),
 #   GATREC_BENCH_MIN_TIME (0.1).
 # shellcheck disable=SC2317  # functions run through `step` (indirectly)
@@ -244,147 +245,13 @@ else
 fi
 
 # ------------------------------------------------------------------------------------------------
-summarise() {
-  python3 - "$out/bench.json" "$out/pyg.jsonl" <<'PY'
-import json, os, re, sys
-bench_path, pyg_path = sys.argv[1], sys.argv[2]
-def load_benchmarks(path):
-    """The runs in a Google Benchmark JSON file, also when the run was cut short mid-file."""
-    text = open(path).read()
-    try:
-        return json.loads(text).get("benchmarks", [])
-    except json.JSONDecodeError:
-        pass
-    # Cut after the last complete run object and close the array and the document.
-    for cut in [m.start() for m in re.finditer(r"\n    }", text)][::-1]:
-        try:
-            rows = json.loads(text[:cut + 6] + "]}").get("benchmarks", [])
-            print(f"bench.json was cut short: {len(rows)} complete runs read")
-            return rows
-        except json.JSONDecodeError:
-            continue
-    print("bench.json is unreadable")
-    return []
-rows = []
-if os.path.exists(bench_path) and os.path.getsize(bench_path) > 0:
-    rows = load_benchmarks(bench_path)
-scale_frac = {"0": 0.01, "1": 0.1, "2": 1.0}
-def parse(name):
-    parts = name.split("/")
-    args = dict(p.split(":") for p in parts[1:] if ":" in p)
-    return parts[0], args
-ours = {}
-core = {}
-stack = []
-ranking = {}
-sampling = {}
-softmax = []
-for r in rows:
-    if r.get("error_occurred"):
-        print(f"  error: {r['name']}: {r.get('error_message', '')}")
-        continue
-    kind, a = parse(r["name"])
-    ms = r["real_time"] if r.get("time_unit") == "ms" else r["real_time"] / 1e6
-    if kind.startswith("core_"):
-        key = (kind[5:], a["scale"], int(a["heads"]), int(a["width"]), int(a["bwd"]))
-        core.setdefault(key, {})[int(a["impl"])] = (ms, r.get("bw_fraction", 0.0), r.get("edges_per_s", 0.0), r.get("device_mb", 0.0))
-    elif kind.startswith("layer_"):
-        key = (kind[6:], scale_frac[a["scale"]], int(a["heads"]), int(a["width"]),
-               "layer_forward_backward" if a["bwd"] == "1" else "layer_forward")
-        ours[key] = (ms, r.get("device_mb", 0.0), r.get("bw_fraction", 0.0))
-    elif kind == "paper_stack":
-        stack.append((scale_frac[a["scale"]], ms, r.get("edges_per_s", 0.0), r.get("device_mb", 0.0)))
-    elif kind in ("full_ranking", "cpu_full_ranking"):
-        ranking.setdefault((int(a["catalogue"]), int(a["k"])), {})[kind] = (ms, r.get("users_per_s", 0.0))
-    elif kind in ("device_sampling", "cpu_sampling"):
-        sampling.setdefault(scale_frac[a["scale"]], {})[kind] = (ms, r.get("triples_per_s", 0.0))
-    elif kind == "softmax_loss":
-        softmax.append((scale_frac[a["scale"]], ms, r.get("scores_per_s", 0.0), r.get("device_mb", 0.0)))
-if rows:
-    bw = next((r.get("copy_bw_GBs") for r in rows if r.get("copy_bw_GBs")), None)
-    if bw:
-        print(f"measured device-to-device copy bandwidth: {bw:.0f} GB/s (read + write)")
-print()
-print("Attention core, fused vs library calls (cuSPARSE SDDMM/SpMM + softmax kernels)")
-print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'pass':8} {'fused ms':>9} {'library ms':>10} {'speedup':>7} {'fused bw':>8} {'Gedge/s':>8} {'fused MB':>8}")
-for key in sorted(core):
-    form, sc, h, c, bwd = key
-    f = core[key].get(0)
-    l = core[key].get(1)
-    fs = f"{f[0]:9.3f}" if f else f"{'-':>9}"
-    ls = f"{l[0]:10.3f}" if l else f"{'-':>10}"
-    sp = f"{l[0] / f[0]:7.2f}" if f and l else f"{'-':>7}"
-    bwf = f"{f[1]:8.3f}" if f else f"{'-':>8}"
-    eps = f"{f[2] / 1e9:8.2f}" if f else f"{'-':>8}"
-    mb = f"{f[3]:8.0f}" if f else f"{'-':>8}"
-    print(f"{form:6} {scale_frac[sc]:5.2f} {h:2d} {c:3d} {'fwd+bwd' if bwd else 'fwd':8} {fs} {ls} {sp} {bwf} {eps} {mb}")
-pyg = {}
-if os.path.exists(pyg_path):
-    for line in open(pyg_path):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        p = json.loads(line)
-        pyg[(p["form"], float(p["scale"]), p["heads"], p["width"], p["case"])] = p
-print()
-print("One attention layer (in 64 -> H x C, rating edge feature, self-loops): ours vs PyG")
-print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'case':8} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} {'ours MB':>8} {'PyG MB':>8} {'mem ratio':>9} {'ours bw':>7}")
-for key in sorted(set(ours) | set(pyg)):
-    form, sc, h, c, case = key
-    o = ours.get(key)
-    p = pyg.get(key)
-    os_ = f"{o[0]:9.3f}" if o else f"{'-':>9}"
-    if p and p.get("oom"):
-        ps, ratio = f"{'OOM':>9}", f"{'-':>8}"
-    elif p:
-        ps = f"{p['seconds_median'] * 1e3:9.3f}"
-        ratio = f"{p['seconds_median'] * 1e3 / o[0]:8.2f}" if o else f"{'-':>8}"
-    else:
-        ps, ratio = f"{'-':>9}", f"{'-':>8}"
-    om = f"{o[1]:8.0f}" if o else f"{'-':>8}"
-    pm = f"{p['peak_bytes'] / 2**20:8.0f}" if p and p.get("peak_bytes") else f"{'-':>8}"
-    mr = f"{p['peak_bytes'] / 2**20 / o[1]:9.2f}" if o and p and p.get("peak_bytes") and o[1] > 0 else f"{'-':>9}"
-    ob = f"{o[2]:7.3f}" if o else f"{'-':>7}"
-    print(f"{form:6} {sc:5.2f} {h:2d} {c:3d} {'fwd+bwd' if 'backward' in case else 'fwd':8} {os_} {ps} {ratio} {om} {pm} {mr} {ob}")
-if stack:
-    print()
-    print("Paper stack 384-256-256-64 (GATv2, heads 4/4/1), forward + backward")
-    for sc, ms, eps, mb in sorted(stack):
-        print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {eps / 1e9:6.2f} Gedge/s  {mb:8.0f} MB")
-def gpu_vs_cpu(g, c, rate_width, rate_format):
-    """GPU ms, CPU ms, CPU/GPU and the GPU's rate in millions per second; '-' where a side is missing.
-    g, c: (ms, rate per second) or None."""
-    gs = f"{g[0]:9.3f}" if g else f"{'-':>9}"
-    cs = f"{c[0]:9.3f}" if c else f"{'-':>9}"
-    ratio = f"{c[0] / g[0]:7.1f}" if g and c else f"{'-':>7}"
-    rate = f"{g[1] / 1e6:{rate_width}{rate_format}}" if g else f"{'-':>{rate_width}}"
-    return f"{gs} {cs} {ratio} {rate}"
-if ranking:
-    print()
-    print("Full ranking, every user's top k of 64-wide embeddings, training items masked: GPU vs CPU top_k")
-    names = {0: "ML-100K", 1: "ML-1M", 2: "ML-25M"}
-    print(f"{'catalogue':9} {'k':>4} {'GPU ms':>9} {'CPU ms':>9} {'CPU/GPU':>7} {'GPU Musers/s':>12}")
-    for (cat, k), v in sorted(ranking.items()):
-        cells = gpu_vs_cpu(v.get("full_ranking"), v.get("cpu_full_ranking"), 12, ".3f")
-        print(f"{names.get(cat, cat):9} {k:4d} {cells}")
-if sampling:
-    print()
-    print("Negative sampling, one epoch of the power-law ratings (same triples): device vs host")
-    print(f"{'scale':>5} {'GPU ms':>9} {'CPU ms':>9} {'CPU/GPU':>7} {'GPU Mtriples/s':>14}")
-    for sc, v in sorted(sampling.items()):
-        cells = gpu_vs_cpu(v.get("device_sampling"), v.get("cpu_sampling"), 14, ".1f")
-        print(f"{sc:5.2f} {cells}")
-if softmax:
-    print()
-    print("Full-softmax loss + dL/dH on the device (64-wide embeddings, every user x every item)")
-    for sc, ms, sps, mb in sorted(softmax):
-        print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {sps / 1e9:7.2f} Gscores/s  {mb:8.0f} MB")
-PY
-}
 {
   echo
   echo "==================== summary ===================="
-  if command -v python3 >/dev/null; then summarise || echo "(summary script failed)"; fi
+  if command -v python3 >/dev/null; then
+    python3 "$root/benchmarks/device/summarise.py" --bench "$out/bench.json" --pyg "$out/pyg.jsonl" \
+      --log "$log_file" --json "$out/targets.json" || echo "(summary script failed)"
+  fi
   grep -h "^ml100k " "$log_file" || true
   echo
   echo "steps:"
