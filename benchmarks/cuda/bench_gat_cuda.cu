@@ -11,6 +11,8 @@
 //   min_bytes       bytes that must move at least: each input read once, each output written once
 //                   (intermediates such as lse, o and per-edge gradients excluded; see docs/cuda.md)
 //   bw_fraction     (min_bytes / time) / the device-to-device copy bandwidth measured once here
+//   gather_GBs      (attention core, forward) the per-edge row reads E x H x C x 4 bytes per second:
+//                   compare with the L2 bandwidth when bw_fraction is low
 //   device_mb       device memory the case holds: the device graph, inputs, outputs, workspace
 //                   (cudaMemGetInfo difference plus the cached graph's bytes)
 // full_ranking / cpu_full_ranking: every user's top k by dot product of 64-wide embeddings, training
@@ -20,6 +22,8 @@
 // device_sampling / cpu_sampling: one epoch of negative sampling on the power-law ratings (triples
 // drawn on the device vs negative_sampler::sample on the host, the same triples). Counter
 // triples_per_s.
+// aggregation_floor: y = A z by one cuSPARSE SpMM over all HC columns, the fused forward's gathers
+// and nothing else (its floor on this graph). Counters as the core's, gather_GBs included.
 // softmax_loss: the full-softmax loss and its gradient on the device for every user of the
 // power-law ratings (full scale: 162,541 x 59,047 scores in blocks). Counter scores_per_s.
 // `--print_graph_checksum=<fraction>` prints the generator checksum (compared with the PyG side).
@@ -43,9 +47,11 @@
 
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "catalogue_shapes.hpp"
 #include "cuda/power_law_graph.hpp"
@@ -279,8 +285,63 @@ void attention_core(benchmark::State& state) {
   set_counters(state, static_cast<double>(g.num_edges()),
                core_min_bytes(Form, backward, static_cast<double>(n), static_cast<double>(g.num_edges()), H, C),
                used_before, g.bytes());
+  if (!backward) {
+    // The aggregation reads z_j^h per edge and head: E x HC x 4 bytes, most of them from L2 or L1
+    // rather than DRAM. At this rate against the L2 bandwidth, a forward far below the copy
+    // bandwidth on min_bytes is bound by its gathers, not by DRAM.
+    const double gathered = static_cast<double>(g.num_edges()) * static_cast<double>(HC) * 4.0;
+    state.counters["gather_GBs"] = benchmark::Counter(gathered / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  }
   state.SetLabel(std::string(scale_name(scale)) + (use_library ? " library" : " fused") +
                  (backward ? " fwd+bwd" : " fwd"));
+}
+
+// The gathers of the fused forward without anything else: y = A z, one cuSPARSE SpMM of the in-edge
+// CSR (random edge weights standing for the attention weights) with all HC columns of z at once.
+// The same E x HC rows are read and the same N x HC written, with no logits, softmax, edge features
+// or lse: the floor a gather-based forward can reach on this graph, to hold the fused time against.
+// Args: scale, heads, width.
+void aggregation_floor(benchmark::State& state) {
+  const int scale = static_cast<int>(state.range(0)), H = static_cast<int>(state.range(1)),
+            C = static_cast<int>(state.range(2));
+  graph_pair& gp = graph(scale);
+  const gatrec::csr_graph& host = gp.host;
+  if (host.num_edges() >= std::numeric_limits<std::int32_t>::max()) {
+    state.SkipWithError("cuSPARSE's 32-bit CSR cannot hold this graph");
+    return;
+  }
+  const std::size_t used_before = device_used_bytes();
+  const std::int64_t n = host.num_nodes(), e = host.num_edges(), HC = static_cast<std::int64_t>(H) * C;
+  const std::vector<std::int32_t> offsets(host.in_offsets().begin(), host.in_offsets().end());
+  const std::vector<std::int32_t> sources(host.in_sources().begin(), host.in_sources().end());
+  const gatrec::cuda::device_buffer<std::int32_t> d_offsets(offsets), d_sources(sources);
+  device_matrix weights = random_device(e, 1, 8, 0.1), z = random_device(n, HC, 1), y(n, HC);
+  gatrec::cuda::cusparse_handle sparse;
+  cusparseSpMatDescr_t a = nullptr;
+  GATREC_CUSPARSE_TRY(cusparseCreateCsr(&a, n, n, e, const_cast<std::int32_t*>(d_offsets.data()),
+                                        const_cast<std::int32_t*>(d_sources.data()), weights.data(),
+                                        CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
+  {
+    const gatrec::cuda::detail::dense_descriptor b(n, HC, HC, z.data(), CUSPARSE_ORDER_ROW);
+    const gatrec::cuda::detail::dense_descriptor c(n, HC, HC, y.data(), CUSPARSE_ORDER_ROW);
+    const float one = 1.f, zero = 0.f;
+    std::size_t size = 0;
+    GATREC_CUSPARSE_TRY(cusparseSpMM_bufferSize(sparse.get(), CUSPARSE_OPERATION_NON_TRANSPOSE,
+                                                CUSPARSE_OPERATION_NON_TRANSPOSE, &one, a, b.get(), &zero, c.get(),
+                                                CUDA_R_32F, CUSPARSE_SPMM_ALG_DEFAULT, &size));
+    gatrec::cuda::device_buffer<char> workspace(std::max<std::size_t>(size, 1));
+    timed_loop(state, [&] {
+      GATREC_CUSPARSE_TRY(cusparseSpMM(sparse.get(), CUSPARSE_OPERATION_NON_TRANSPOSE,
+                                       CUSPARSE_OPERATION_NON_TRANSPOSE, &one, a, b.get(), &zero, c.get(), CUDA_R_32F,
+                                       CUSPARSE_SPMM_ALG_DEFAULT, workspace.data()));
+    });
+  }
+  GATREC_CUSPARSE_TRY(cusparseDestroySpMat(a));
+  const double nd = static_cast<double>(n), ed = static_cast<double>(e), row = nd * static_cast<double>(HC) * 4.0;
+  set_counters(state, ed, (nd + 1) * 4 + ed * 8 + 2 * row, used_before, 0);  // CSR, weights, z, y
+  state.counters["gather_GBs"] =
+      benchmark::Counter(ed * static_cast<double>(HC) * 4.0 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(scale_name(scale)) + " cuSPARSE SpMM");
 }
 
 // One device attention layer in_dim 64 -> H x C (concat), rating as edge feature: forward, or
@@ -520,6 +581,11 @@ void layer_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_TEMPLATE(attention_core, attention_form::gatv2)->Name("core_gatv2")->Apply(core_args);
 BENCHMARK_TEMPLATE(attention_core, attention_form::gat)->Name("core_gat")->Apply(core_args);
+BENCHMARK(aggregation_floor)
+    ->ArgNames({"scale", "heads", "width"})
+    ->ArgsProduct({{0, 1, 2}, {1, 4, 8}, {16, 64}})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(layer, attention_form::gatv2)->Name("layer_gatv2")->Apply(layer_args);
 BENCHMARK_TEMPLATE(layer, attention_form::gat)->Name("layer_gat")->Apply(layer_args);
 BENCHMARK(paper_stack)->ArgName("scale")->Arg(0)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMillisecond);

@@ -10,7 +10,8 @@
 #   4. check that the C++ and Python graph generators agree (checksum)
 #   5. the benchmarks (a subset that fits: full ML-25M shape for the attention core, 10% and full
 #      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k;
-#      negative sampling on the device vs the host; the full-softmax loss at the ML-25M shape)
+#      negative sampling on the device vs the host; the full-softmax loss at the ML-25M shape; the
+#      forward's gathers alone, cuSPARSE SpMM, at the full shape)
 #   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
 #   7. a summary (benchmarks/device/summarise.py): tables (ours vs the library baseline; ours vs PyG:
 #      time, peak memory, ratio; fraction of the measured copy bandwidth) and a verdict on each of
@@ -215,6 +216,7 @@ fi
 bench_filter='^(core_gatv2|core_gat)/scale:2/|^(core_gatv2|core_gat)/scale:1/heads:4/width:64/'
 bench_filter+='|^(layer_gatv2|layer_gat)/scale:[12]/heads:4/width:64/|^(layer_gatv2|layer_gat)/scale:[12]/heads:1/width:16/'
 bench_filter+='|^paper_stack/scale:[12]|^full_ranking/|^cpu_full_ranking/|^(device|cpu)_sampling/scale:[12]|^softmax_loss/scale:2'
+bench_filter+='|^aggregation_floor/scale:2/'
 if [ -x "$build/benchmarks/bench_gat_cuda" ] && [ "$(time_left)" -gt 130 ]; then
   limit=$(( $(time_left) - 100 ))  # keep ~100 s for the PyG peer and the summary
   [ "$limit" -gt 240 ] && limit=240

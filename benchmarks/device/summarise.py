@@ -83,12 +83,13 @@ class BenchTables:
 
     def __init__(self, rows):
         self.rows = rows
-        self.core = {}      # (form, scale key, H, C, bwd) -> {impl: (ms, bw_fraction, edges/s, MB)}
+        self.core = {}      # (form, scale key, H, C, bwd) -> {impl: (ms, bw_fraction, edges/s, MB, gather GB/s)}
         self.layer = {}     # (form, fraction, H, C, case) -> (ms, MB, bw_fraction)
         self.stack = []     # (fraction, ms, edges/s, MB)
         self.ranking = {}   # (catalogue, k) -> {kind: (ms, users/s)}
         self.sampling = {}  # fraction -> {kind: (ms, triples/s)}
         self.softmax = []   # (fraction, ms, scores/s, MB)
+        self.floor = {}     # (scale key, H, C) -> (ms, gather GB/s): cuSPARSE SpMM of the same gathers
         self.errors = []
         for r in rows:
             if r.get("error_occurred"):
@@ -99,7 +100,8 @@ class BenchTables:
             if kind.startswith("core_"):
                 key = (kind[5:], a["scale"], int(a["heads"]), int(a["width"]), int(a["bwd"]))
                 self.core.setdefault(key, {})[int(a["impl"])] = (ms, r.get("bw_fraction", 0.0),
-                                                                 r.get("edges_per_s", 0.0), r.get("device_mb", 0.0))
+                                                                 r.get("edges_per_s", 0.0), r.get("device_mb", 0.0),
+                                                                 r.get("gather_GBs"))
             elif kind.startswith("layer_"):
                 case = "layer_forward_backward" if a["bwd"] == "1" else "layer_forward"
                 key = (kind[6:], SCALE_FRACTION[a["scale"]], int(a["heads"]), int(a["width"]), case)
@@ -110,6 +112,8 @@ class BenchTables:
                 self.ranking.setdefault((int(a["catalogue"]), int(a["k"])), {})[kind] = (ms, r.get("users_per_s", 0.0))
             elif kind in ("device_sampling", "cpu_sampling"):
                 self.sampling.setdefault(SCALE_FRACTION[a["scale"]], {})[kind] = (ms, r.get("triples_per_s", 0.0))
+            elif kind == "aggregation_floor":
+                self.floor[(a["scale"], int(a["heads"]), int(a["width"]))] = (ms, r.get("gather_GBs"))
             elif kind == "softmax_loss":
                 self.softmax.append((SCALE_FRACTION[a["scale"]], ms, r.get("scores_per_s", 0.0),
                                      r.get("device_mb", 0.0)))
@@ -141,7 +145,7 @@ def print_tables(t, pyg):
     print()
     print("Attention core, fused vs library calls (cuSPARSE SDDMM/SpMM + softmax kernels)")
     print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'pass':8} {'fused ms':>9} {'library ms':>10} {'speedup':>7} "
-          f"{'fused bw':>8} {'Gedge/s':>8} {'fused MB':>8}")
+          f"{'fused bw':>8} {'Gedge/s':>8} {'fused MB':>8} {'gather GB/s':>11}")
     for key in sorted(t.core):
         form, sc, h, c, bwd = key
         f = t.core[key].get(0)
@@ -152,8 +156,20 @@ def print_tables(t, pyg):
         bwf = f"{f[1]:8.3f}" if f else dash(8)
         eps = f"{f[2] / 1e9:8.2f}" if f else dash(8)
         mb = f"{f[3]:8.0f}" if f else dash(8)
+        gather = f"{f[4]:11.0f}" if f and f[4] is not None else dash(11)
         print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {'fwd+bwd' if bwd else 'fwd':8} {fs} {ls} {sp} "
-              f"{bwf} {eps} {mb}")
+              f"{bwf} {eps} {mb} {gather}")
+    if t.floor:
+        print()
+        print("Fused forward vs its gathers alone (cuSPARSE SpMM y = A z over the same E x HC rows)")
+        print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'fused ms':>9} {'floor ms':>9} {'fused/floor':>11} "
+              f"{'floor gather GB/s':>17}")
+        for key in sorted(k for k in t.core if k[4] == 0 and 0 in t.core[k] and (k[1], k[2], k[3]) in t.floor):
+            form, sc, h, c, _ = key
+            f = t.core[key][0]
+            fl = t.floor[(sc, h, c)]
+            gather = f"{fl[1]:17.0f}" if fl[1] is not None else dash(17)
+            print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {f[0]:9.3f} {fl[0]:9.3f} {f[0] / fl[0]:11.2f} {gather}")
     print()
     print("One attention layer (in 64 -> H x C, rating edge feature, self-loops): ours vs PyG")
     print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'case':8} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} "
@@ -238,10 +254,13 @@ def forward_bandwidth_targets(t):
     out = []
     for key in sorted(k for k in fused_forward if k[1] == largest):
         form, sc, h, c, _ = key
-        ms, fraction, _, _ = fused_forward[key]
-        out.append({"target": "fused_forward_bandwidth_largest_graph", "config": f"{form} H={h} C={c}",
-                    "scale": SCALE_FRACTION[sc], "ms": ms, "bw_fraction": fraction,
-                    "met": fraction >= MIN_FORWARD_BANDWIDTH_FRACTION})
+        ms, fraction, _, _, gather = fused_forward[key]
+        row = {"target": "fused_forward_bandwidth_largest_graph", "config": f"{form} H={h} C={c}",
+               "scale": SCALE_FRACTION[sc], "ms": ms, "bw_fraction": fraction, "gather_GBs": gather,
+               "met": fraction >= MIN_FORWARD_BANDWIDTH_FRACTION}
+        if (sc, h, c) in t.floor:
+            row["floor_ms"] = t.floor[(sc, h, c)][0]
+        out.append(row)
     return out
 
 
@@ -268,8 +287,12 @@ def print_targets(layer, bandwidth, ml100k):
         print(f"    -> {verdict(None)}")
     print(f"  fused forward at >= {MIN_FORWARD_BANDWIDTH_FRACTION:.0%} of the copy bandwidth, largest graph")
     for r in bandwidth:
+        # The per-edge row gathers beside it: near the L2 bandwidth, the forward is bound by them.
+        gather = f", gathers {r['gather_GBs']:.0f} GB/s" if r.get("gather_GBs") is not None else ""
+        if "floor_ms" in r:
+            gather += f", {r['ms'] / r['floor_ms']:.2f}x its SpMM floor"
         print(f"    {r['config']:16} scale {r['scale']:.2f}: {r['ms']:.3f} ms, {r['bw_fraction']:.3f} of copy "
-              f"bandwidth -> {verdict(r['met'])}")
+              f"bandwidth{gather} -> {verdict(r['met'])}")
     if not bandwidth:
         print(f"    -> {verdict(None)}")
     print(f"  full ML-100K training run on the GPU in < {MAX_ML100K_SECONDS:g} s")
