@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 namespace {
@@ -45,6 +47,31 @@ TEST(CudaSmoke, ErrorsBecomeCudaErrorWithTheCallSite) {
   } catch (const gatrec::cuda_error& e) {
     EXPECT_NE(std::string(e.what()).find("test_cuda_smoke.cu"), std::string::npos);
   }
+}
+
+// Asking for more than the device holds: a cuda_error that says how much was asked and how much is
+// free (not the bare cudaErrorMemoryAllocation), and the failure is not sticky: the next allocation
+// and kernel work.
+TEST(CudaSmoke, OutOfMemorySaysHowMuchAndIsNotSticky) {
+  GATREC_SKIP_WITHOUT_GPU();
+  std::size_t free_bytes = 0, total_bytes = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total_bytes), cudaSuccess);
+  const std::size_t too_many = total_bytes / sizeof(float) + (std::size_t{1} << 28);  // 1 GiB more than all
+  try {
+    gatrec::cuda::device_buffer<float> huge(too_many);
+    FAIL() << "no exception";
+  } catch (const gatrec::cuda_error& e) {
+    const std::string what = e.what();
+    std::printf("  %s\n", what.c_str());
+    const std::string asked = std::to_string((too_many * sizeof(float)) >> 20) + " MiB";
+    EXPECT_NE(what.find("out of device memory"), std::string::npos) << what;
+    EXPECT_NE(what.find(asked), std::string::npos) << what;
+    EXPECT_NE(what.find("free of " + std::to_string(total_bytes >> 20) + " MiB"), std::string::npos) << what;
+  }
+  gatrec::cuda::device_buffer<float> x(std::vector<float>{-1.f, 2.f}), y(2);
+  gatrec::cuda::leaky_relu_forward(x.data(), y.data(), 2, 0.5f);
+  EXPECT_EQ(y.to_host(), (std::vector<float>{-0.5f, 2.f}));
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -42,7 +43,7 @@ class device_buffer {
   void resize(std::size_t n) {
     if (n == size_) return;
     release();
-    if (n > 0) GATREC_CUDA_TRY(cudaMalloc(reinterpret_cast<void**>(&data_), n * sizeof(T)));
+    if (n > 0) allocate(n * sizeof(T));
     size_ = n;
   }
 
@@ -67,6 +68,24 @@ class device_buffer {
   std::size_t bytes() const noexcept { return size_ * sizeof(T); }
 
  private:
+  /// cudaMalloc, or a cuda_error that says how much was asked and how much the device has free
+  /// (cudaErrorMemoryAllocation alone does not tell a user whether to shrink the graph or the batch).
+  void allocate(std::size_t bytes) {
+    const cudaError_t status = cudaMalloc(reinterpret_cast<void**>(&data_), bytes);
+    if (status == cudaSuccess) return;
+    data_ = nullptr;
+    (void)cudaGetLastError();  // an allocation failure is not sticky: later calls must not report it
+    if (status != cudaErrorMemoryAllocation)
+      detail::throw_cuda_error("cudaMalloc", cudaGetErrorName(status), __FILE__, __LINE__);
+    std::size_t free_bytes = 0, total_bytes = 0;
+    const bool known = cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess;
+    (void)cudaGetLastError();
+    auto mib = [](std::size_t b) { return std::to_string((b + (std::size_t{1} << 20) - 1) >> 20) + " MiB"; };
+    throw cuda_error("out of device memory: an allocation of " + mib(bytes) + " failed" +
+                     (known ? " with " + mib(free_bytes) + " free of " + mib(total_bytes) : std::string()) +
+                     " (a smaller graph, narrower layers or fewer heads need less)");
+  }
+
   void release() noexcept {
     if (data_ != nullptr) GATREC_CUDA_ASSERT_NOTHROW(cudaFree(data_));
     data_ = nullptr;

@@ -69,8 +69,12 @@ inline activity_counters operator-(const activity_counters& a, const activity_co
   return d;
 }
 
+/// The emulated device's memory: cudaMalloc refuses what would exceed it, as a GPU does.
+inline constexpr std::size_t device_memory_bytes = std::size_t{16} << 30;
+
 struct runtime_state {
   std::map<std::uintptr_t, std::size_t> allocations;  // base -> bytes
+  std::size_t allocated_bytes = 0;
   activity_counters activity;
   cudaError_t last_error = cudaSuccess;
   cudaError_t sticky_error = cudaSuccess;
@@ -167,7 +171,7 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   std::snprintf(prop->name, sizeof prop->name, "%s", "CPU emulation of CUDA (tests/emulation)");
   prop->major = 9;
   prop->minor = 0;
-  prop->totalGlobalMem = std::size_t{16} << 30;
+  prop->totalGlobalMem = cuda_emulation::device_memory_bytes;
   prop->multiProcessorCount = 1;
   prop->warpSize = 32;
   prop->sharedMemPerBlock = 48 * 1024;
@@ -177,6 +181,9 @@ inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
 inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   auto& r = cuda_emulation::runtime();
   if (r.sticky_error != cudaSuccess) return r.sticky_error;
+  if (bytes > cuda_emulation::device_memory_bytes - r.allocated_bytes)
+    return cuda_emulation::report(cudaErrorMemoryAllocation, "cudaMalloc of " + std::to_string(bytes) +
+                                                                 " bytes: more than the emulated device has free");
   // 256-byte alignment like cudaMalloc, and exactly `bytes` long (a zero-byte request still gets a
   // distinct address), so that AddressSanitizer sees an access one element past the end.
   void* q = nullptr;
@@ -185,6 +192,7 @@ inline cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   // Fresh device memory holds garbage, not zeros: tests must not depend on it.
   std::memset(q, 0xa5, bytes);
   r.allocations[reinterpret_cast<std::uintptr_t>(q)] = bytes;
+  r.allocated_bytes += bytes;
   ++r.activity.allocations;
   *p = q;
   return cudaSuccess;
@@ -199,6 +207,7 @@ inline cudaError_t cudaFree(void* p) {
   auto& a = cuda_emulation::runtime().allocations;
   const auto it = a.find(reinterpret_cast<std::uintptr_t>(p));
   if (it == a.end()) return cuda_emulation::report(cudaErrorInvalidDevicePointer, "cudaFree: not the start of a device allocation");
+  cuda_emulation::runtime().allocated_bytes -= it->second;
   a.erase(it);
   ++cuda_emulation::runtime().activity.frees;
   std::free(p);
@@ -263,10 +272,8 @@ inline cudaError_t cudaDeviceSynchronize() { return cuda_emulation::runtime().st
 
 /// Free and total device memory: the emulated total less what is allocated now.
 inline cudaError_t cudaMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
-  std::size_t used = 0;
-  for (const auto& a : cuda_emulation::runtime().allocations) used += a.second;
-  *total_bytes = std::size_t{16} << 30;
-  *free_bytes = used < *total_bytes ? *total_bytes - used : 0;
+  *total_bytes = cuda_emulation::device_memory_bytes;
+  *free_bytes = *total_bytes - cuda_emulation::runtime().allocated_bytes;
   return cudaSuccess;
 }
 
