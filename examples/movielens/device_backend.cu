@@ -27,6 +27,16 @@ std::string require_cuda_device() {
          std::to_string(prop.minor) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
 }
 
+bool probe_cuda_device(std::string& note) {
+  try {
+    note = require_cuda_device();
+    return true;
+  } catch (const gatrec::error& e) {
+    note = e.what();
+    return false;
+  }
+}
+
 std::unique_ptr<gatrec::embedding_recommender<float>> make_device_gat_recommender(
     gatrec::index_t num_users, gatrec::index_t num_items, const gatrec::rating_table& train,
     const gatrec::matrix<float>& features, const gatrec::gat_recommender_options& opt) {

@@ -477,6 +477,7 @@ inline int run_explain(int argc, char** argv) {
   try {
     if (o.threads > 0) gatrec::set_num_threads(o.threads);
     std::ostream& log = std::cerr;
+    if (!o.device_note.empty()) log << o.device_note << '\n';
     const prepared_data p = prepare_data(o, log);
     const gatrec::matrix<float> features = load_features(o, p, log);
     const gatrec::item_catalogue catalogue = make_catalogue(e, p, log);

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   try {
     if (o.threads > 0) gatrec::set_num_threads(o.threads);
     std::ostream& log = std::cerr;
+    if (!o.device_note.empty()) log << o.device_note << '\n';
     if (o.device == "cuda") {
       const std::string device = require_cuda_device();  // fails here, before any data is read
       log << "device: " << device << '\n';

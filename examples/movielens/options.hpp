@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "device_probe.hpp"
+
 namespace movielens {
 
 /// A bad command line: printed with the usage hint, exit status 2.
@@ -34,7 +36,8 @@ struct options {
   std::uint64_t seed = 42;
   std::int64_t split_seed = -1;   // test and validation carving; -1: --seed (split_seed_of)
   int threads = 0;                // 0: OpenMP's default
-  std::string device = "cpu";     // cpu | cuda (GAT encoder on the GPU; device_backend.hpp)
+  std::string device = "cpu";     // cpu | cuda (GAT encoder on the GPU; device_backend.hpp); auto resolves to one
+  std::string device_note;        // what --device auto chose and why (empty otherwise)
   // Features.
   std::string user_features, item_features;  // .npy (+ .ids beside them); random init when absent
   bool freeze_features = false;
@@ -125,7 +128,7 @@ What to run:
   --threads N             OpenMP threads
   --device D              cpu (default) | cuda: gat/gatv2 train and rank on the GPU (encoder, negative
                           sampling, loss, AdamW, top-k); with a prior inside the loss, loss and AdamW
-                          on the CPU
+                          on the CPU | auto: cuda when this build and machine have a usable GPU, else cpu
 Features:
   --user-features PATH    .npy (rows in the order of PATH with .ids instead of .npy, one raw id per line)
   --item-features PATH    same for items; without them features are N(0, init-std^2)
@@ -321,7 +324,15 @@ inline options parse_options(int argc, char** argv) {
   if (o.models.empty()) throw usage_error("--model needs at least one model");
   if (o.split_seed < -1) throw usage_error("--split-seed must not be negative");
   if (!o.tune_cache.empty() && o.tune.empty()) throw usage_error("--tune-cache needs --tune");
-  if (o.device != "cpu" && o.device != "cuda") throw usage_error("--device must be cpu or cuda, got '" + o.device + "'");
+  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto")
+    throw usage_error("--device must be cpu, cuda or auto, got '" + o.device + "'");
+  if (o.device == "auto") {
+    std::string why;
+    o.device = probe_cuda_device(why) ? "cuda" : "cpu";
+    const std::string prefix = "--device cuda: ";  // the probe's reasons are worded for --device cuda
+    if (why.compare(0, prefix.size(), prefix) == 0) why.erase(0, prefix.size());
+    o.device_note = "device: auto -> " + o.device + " (" + why + ")";
+  }
   for (const auto& m : o.models)
     if (std::find(models.begin(), models.end(), m) == models.end())
       throw usage_error("unknown model '" + m + "' (known: gat, gatv2, lightgcn, mf, pop, ease, itemknn)");

@@ -432,6 +432,7 @@ inline int run_rerank(int argc, char** argv) {
 #ifdef GATREC_HAVE_LLM
   try {
     if (o.threads > 0) gatrec::set_num_threads(o.threads);
+    if (!o.device_note.empty()) std::cerr << o.device_note << '\n';
     run_rerank_job(r, o, std::cerr, std::cout);
   } catch (const usage_error& err) {
     std::cerr << "gatrec-movielens rerank: " << err.what() << "\n";

@@ -305,7 +305,7 @@ TEST(MovielensCli, DeviceCudaTrainsLikeTheCpuOrSaysWhyNot) {
   const auto dir = fresh_dir("device");
   const cli_result unknown = run_cli("--device tpu", dir);
   EXPECT_EQ(unknown.status, 2) << unknown.output;
-  EXPECT_NE(unknown.output.find("--device must be cpu or cuda"), std::string::npos) << unknown.output;
+  EXPECT_NE(unknown.output.find("--device must be cpu, cuda or auto"), std::string::npos) << unknown.output;
 
   const std::string base = device_run_options(root);
   const cli_result gpu = run_cli(base + "--device cuda --json \"" + (dir / "gpu.json").string() + "\"", dir);
@@ -319,6 +319,37 @@ TEST(MovielensCli, DeviceCudaTrainsLikeTheCpuOrSaysWhyNot) {
     return;
   }
   expect_device_run_like_cpu(gpu, base, dir);
+}
+
+// --device auto takes the GPU where this build and machine have one and the CPU otherwise, saying
+// which and why; either way the run trains and evaluates. On the CPU emulation of CUDA (a device is
+// "present") it must take it.
+TEST(MovielensCli, DeviceAutoTakesTheGpuOnlyWhereThereIsOne) {
+  GATREC_REQUIRE_DATA(root, "ml-100k/u1.base");
+  const auto dir = fresh_dir("device_auto");
+  const std::string base = device_run_options(root) + "--epochs 1 --device auto ";
+  const cli_result r = run_cli(base, dir);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const bool took_gpu = r.output.find("device: auto -> cuda (CUDA device") != std::string::npos;
+  if (!took_gpu) {
+    EXPECT_NE(r.output.find("device: auto -> cpu ("), std::string::npos) << r.output;
+    // The reason, worded for auto rather than for --device cuda.
+    const bool said_why = GATREC_CLI_WITH_CUDA
+                              ? r.output.find("(no usable CUDA device") != std::string::npos ||
+                                    r.output.find("(no CUDA device") != std::string::npos
+                              : r.output.find("(this gatrec-movielens was built without CUDA)") != std::string::npos;
+    EXPECT_TRUE(said_why) << r.output;
+    EXPECT_EQ(r.output.find("--device cuda:"), std::string::npos) << r.output;
+  }
+  EXPECT_NE(r.output.find("recall@10"), std::string::npos) << r.output;
+#ifdef GATREC_EMULATED_MOVIELENS_CLI
+  const cli_result emulated = run_cli(base, dir, GATREC_EMULATED_MOVIELENS_CLI);
+  ASSERT_EQ(emulated.status, 0) << emulated.output;
+  EXPECT_NE(emulated.output.find("device: auto -> cuda (CUDA device 0: CPU emulation of CUDA"), std::string::npos)
+      << emulated.output;
+  EXPECT_NE(emulated.output.find("recall@10"), std::string::npos) << emulated.output;
+#endif
+  std::filesystem::remove_all(dir);
 }
 
 #ifdef GATREC_EMULATED_MOVIELENS_CLI
