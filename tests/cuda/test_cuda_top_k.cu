@@ -104,6 +104,10 @@ TEST(CudaTopK, FromExactEmbeddingsEqualsTopKExactly) {
   // Two runs agree bit for bit, and the mask cached from the first run is still right.
   expect_same_lists(ranker(blas, u, v, 20, mask), ranker(blas, u, v, 20, mask), "second run");
   expect_same_lists(ranker(blas, u, v, 20), gatrec::top_k(u, v, 20), "no mask after a mask");
+  // Another mask (of the same shape) replaces the cached one; then the first is uploaded again.
+  const user_item_sets other = random_mask(users, items, 0.2, 10);
+  expect_same_lists(ranker(blas, u, v, 20, other), gatrec::top_k(u, v, 20, other), "another mask");
+  expect_same_lists(ranker(blas, u, v, 20, mask), gatrec::top_k(u, v, 20, mask), "the first mask again");
 }
 
 TEST(CudaTopK, FromFloatEmbeddingsRanksTheSameScores) {

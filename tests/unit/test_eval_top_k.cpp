@@ -77,6 +77,24 @@ TEST(UserItemSets, SortsDeduplicatesAndFiltersByRating) {
   EXPECT_THROW(user_item_sets(3, 5, t), gatrec::logic_error);
 }
 
+// content_id names the content: a copy (or a moved-to object) keeps it, every construction gets a
+// new one, even from the same ratings, and the empty default has 0.
+TEST(UserItemSets, ContentIdFollowsTheContent) {
+  rating_table t;
+  t.push_back(0, 1, 4.0f);
+  const user_item_sets a(2, 3, t), b(2, 3, t);
+  EXPECT_NE(a.content_id(), 0u);
+  EXPECT_NE(a.content_id(), b.content_id());
+  user_item_sets copy = a;
+  EXPECT_EQ(copy.content_id(), a.content_id());
+  const user_item_sets moved = std::move(copy);
+  EXPECT_EQ(moved.content_id(), a.content_id());
+  user_item_sets assigned;
+  EXPECT_EQ(assigned.content_id(), 0u);
+  assigned = b;
+  EXPECT_EQ(assigned.content_id(), b.content_id());
+}
+
 TEST(TopK, TiesGoToTheLowerItemIndex) {
   matrix<float> s(1, 5);
   s << 1, 3, 3, 2, 3;

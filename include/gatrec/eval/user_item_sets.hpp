@@ -5,7 +5,9 @@
 /// the test or relevant items that metrics look up.
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +51,7 @@ class user_item_sets {
   /// @throw logic_error when a rating names a user or item outside the given counts
   user_item_sets(index_t num_users, index_t num_items, const rating_table& ratings,
                  std::optional<float> min_rating = std::nullopt)
-      : num_users_(num_users), num_items_(num_items) {
+      : num_users_(num_users), num_items_(num_items), content_id_(next_content_id()) {
     GATREC_EXPECTS(num_users >= 0 && num_items >= 0, "negative user or item count");
     GATREC_EXPECTS(ratings.item.size() == ratings.user.size() && ratings.rating.size() == ratings.user.size(),
                    "rating table columns have different lengths");
@@ -109,6 +111,11 @@ class user_item_sets {
   /// All rows concatenated.
   const std::vector<index_t>& items() const { return items_; }
 
+  /// Names this content: equal ids mean equal sets (a copy keeps its original's id, and the sets
+  /// never change after construction), so a cache of them (a device copy of the mask) can be
+  /// checked in O(1). Different ids may still hold equal sets.
+  std::uint64_t content_id() const { return content_id_; }
+
   /// For every item, the number of users that have it (its popularity among these sets).
   std::vector<index_t> item_counts() const {
     std::vector<index_t> c(static_cast<std::size_t>(num_items_), 0);
@@ -117,10 +124,16 @@ class user_item_sets {
   }
 
  private:
+  static std::uint64_t next_content_id() {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
   index_t num_users_ = 0;
   index_t num_items_ = 0;
   std::vector<offset_t> offsets_{0};
   std::vector<index_t> items_;
+  std::uint64_t content_id_ = 0;  ///< 0: the empty default-constructed sets
 };
 
 }  // namespace gatrec
