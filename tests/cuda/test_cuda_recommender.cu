@@ -303,10 +303,13 @@ TEST(CudaRecommender, SteadyEpochsAllocateNothingAndMoveOnlyTheLossAndTheLists) 
 }
 
 // The same through the trainer (validation, best-epoch snapshots, the end): what a run allocates
-// does not grow with its epochs.
+// does not grow with its epochs, and neither does what comes down beyond each epoch's loss sums and
+// validation lists (best epochs are snapshotted on the device; parameters come down once).
 TEST(CudaRecommender, ATrainingRunAllocatesPerRunNotPerEpoch) {
   const auto data = gatrec::test::make_planted();
-  auto allocations = [&](int epochs) {
+  std::size_t parameter_bytes = 0;
+  int best_epoch = 0;
+  auto activity = [&](int epochs) {
     gatrec::trainer_options topt;
     topt.max_epochs = epochs;
     topt.optimizer.lr = 1e-2;
@@ -314,16 +317,28 @@ TEST(CudaRecommender, ATrainingRunAllocatesPerRunNotPerEpoch) {
     topt.patience = 100;
     topt.warmup_epochs = 0;
     gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, small_gat(true, true));
+    parameter_bytes = 0;
+    for (auto* p : device.parameters()) parameter_bytes += static_cast<std::size_t>(p->value.size()) * sizeof(float);
     const cuda_emulation::activity_counters before = cuda_emulation::activity();
     const auto result = gatrec::train(device, data.train, data.validation, topt);
     EXPECT_EQ(result.epochs_run, epochs);
-    return (cuda_emulation::activity() - before).allocations;
+    best_epoch = result.best_epoch;
+    return cuda_emulation::activity() - before;
   };
-  const std::int64_t short_run = allocations(3), long_run = allocations(9);
-  std::printf("  allocations: %lld in a 3-epoch run, %lld in a 9-epoch run\n", static_cast<long long>(short_run),
-              static_cast<long long>(long_run));
-  EXPECT_GT(short_run, 0);
-  EXPECT_EQ(long_run, short_run);
+  const cuda_emulation::activity_counters short_run = activity(3), long_run = activity(9);
+  std::printf("  allocations: %lld in a 3-epoch run, %lld in a 9-epoch run; down: %zu and %zu bytes "
+              "(parameters %zu bytes)\n",
+              static_cast<long long>(short_run.allocations), static_cast<long long>(long_run.allocations),
+              short_run.device_to_host_bytes, long_run.device_to_host_bytes, parameter_bytes);
+  EXPECT_GT(best_epoch, 3) << "the longer run must find best epochs after the shorter one's end to snapshot";
+  EXPECT_GT(short_run.allocations, 0);
+  EXPECT_EQ(long_run.allocations, short_run.allocations);
+  // Six more epochs: six more validation lists (60 users x 10), NaN flags and loss sums, and no
+  // parameter pull (one would add all of parameter_bytes, more than the bound's slack).
+  const std::size_t per_epoch = data.users * 10 * sizeof(gatrec::index_t) + 8 + 64;
+  const std::size_t more = long_run.device_to_host_bytes - short_run.device_to_host_bytes;
+  EXPECT_LE(more, 6 * per_epoch);
+  EXPECT_GT(more + parameter_bytes, 6 * per_epoch) << "the bound could not catch a parameter pull";
 }
 #endif
 

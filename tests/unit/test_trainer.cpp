@@ -210,8 +210,9 @@ TEST(Trainer, ValidatesOnTheModelsOwnRanking) {
 // A device training run emulated on the CPU: the "device" is a second copy of the model whose
 // parameters the run updates; the host parameters (parameters()) are separate and go stale during
 // the run, as a GPU model's do. The step does what the trainer's host step does, so a trainer that
-// follows the protocol (pull before a snapshot, finish, then restore) gives the same bits as plain
-// host training; one that forgot a pull would restore or keep stale parameters.
+// follows the protocol (a snapshot on the device at each best epoch, then one pull at the end: the
+// snapshot when the best epoch is restored, the current parameters otherwise; then finish) gives
+// the same bits as plain host training; one that pulled the wrong one, or none, would not.
 class emulated_device_model final : public gatrec::embedding_recommender<float> {
  public:
   explicit emulated_device_model(const gatrec::test::planted& data, const gatrec::gat_recommender_options& o)
@@ -239,7 +240,7 @@ class emulated_device_model final : public gatrec::embedding_recommender<float> 
   }
 
   bool in_run = false;
-  int steps = 0, pulls = 0;
+  int steps = 0, pulls = 0, snapshots = 0;
 
  private:
   void push() {
@@ -282,6 +283,16 @@ class emulated_device_model final : public gatrec::embedding_recommender<float> 
       auto d = m_.device_.parameters();
       for (std::size_t k = 0; k < d.size(); ++k) m_.host_[k].value = d[k]->value;
     }
+    void snapshot_parameters() override {
+      ++m_.snapshots;
+      snapshot_.clear();
+      for (auto* p : m_.device_.parameters()) snapshot_.push_back(p->value);
+    }
+    void pull_snapshot() override {
+      ++m_.pulls;
+      ASSERT_EQ(snapshot_.size(), m_.host_.size()) << "pull_snapshot before a snapshot";
+      for (std::size_t k = 0; k < snapshot_.size(); ++k) m_.host_[k].value = snapshot_[k];
+    }
     void finish() override { m_.in_run = false; }
 
    private:
@@ -290,6 +301,7 @@ class emulated_device_model final : public gatrec::embedding_recommender<float> 
     gatrec::adamw<float> optimizer_;
     gatrec::training_triples triples_;
     gatrec::matrix<float> grad_;
+    std::vector<gatrec::matrix<float>> snapshot_;
   };
 
   gatrec::gat_recommender<float> device_;
@@ -328,6 +340,11 @@ TEST(Trainer, FollowsTheDeviceTrainingProtocol) {
     const auto got = gatrec::train(device, data.train, validation, opt);
     EXPECT_FALSE(device.in_run);
     EXPECT_EQ(device.steps, ref.epochs_run);
+    EXPECT_EQ(device.pulls, 1) << "parameters cross to the host once, at the end";
+    if (c.validate)
+      EXPECT_GE(device.snapshots, 1);
+    else
+      EXPECT_EQ(device.snapshots, 0);
     ASSERT_EQ(got.history.size(), ref.history.size());
     for (std::size_t e = 0; e < ref.history.size(); ++e) {
       EXPECT_EQ(got.history[e].loss, ref.history[e].loss) << "epoch " << e + 1;

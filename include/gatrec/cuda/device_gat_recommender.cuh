@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gatrec/core/error.hpp"
 #include "gatrec/cuda/device_adamw.cuh"
@@ -210,6 +211,18 @@ class device_gat_recommender final : public embedding_recommender<float> {
       for (std::size_t k = 0; k < host.size(); ++k) host[k]->value = device[k]->value.download();
     }
 
+    void snapshot_parameters() override {
+      const device_parameter_list device = model_.device_parameters();
+      snapshot_.resize(device.size());
+      for (std::size_t k = 0; k < device.size(); ++k) snapshot_[k].copy_from(device[k]->value);
+    }
+
+    void pull_snapshot() override {
+      GATREC_EXPECTS(!snapshot_.empty(), "pull_snapshot before any snapshot_parameters");
+      parameter_list<float> host = model_.parameters();
+      for (std::size_t k = 0; k < host.size(); ++k) host[k]->value = snapshot_[k].download();
+    }
+
     void finish() override { model_.device_owns_parameters_ = false; }
 
    private:
@@ -221,6 +234,7 @@ class device_gat_recommender final : public embedding_recommender<float> {
     std::unique_ptr<device_softmax_loss> softmax_;
     device_matrix normalized_, grad_h_, grad_out_;
     device_buffer<float> norms_;
+    std::vector<device_matrix> snapshot_;  ///< the best epoch's parameters (snapshot_parameters)
   };
 
   /// The device parameters in the order of parameters() (the features first when trainable).

@@ -48,6 +48,13 @@ class device_matrix {
     return host;
   }
 
+  /// Becomes a device-side copy of `other` (shape and values; no trip through the host).
+  void copy_from(const device_matrix& other, cudaStream_t stream = nullptr) {
+    resize(other.rows(), other.cols());
+    if (size() > 0)
+      GATREC_CUDA_TRY(cudaMemcpyAsync(data(), other.data(), bytes(), cudaMemcpyDeviceToDevice, stream));
+  }
+
   /// Sets every byte to `byte` (0 for zeros, 0xff for NaN poison in tests).
   void fill_bytes(int byte, cudaStream_t stream = nullptr) {
     if (size() > 0) GATREC_CUDA_TRY(cudaMemsetAsync(data(), byte, bytes(), stream));

@@ -222,10 +222,11 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
   popt.maximize = validate;
   reduce_on_plateau schedule(popt);
   early_stopping stopper(validate ? opt.patience : 0, true);
-  std::vector<matrix<Scalar>> best;
+  std::vector<matrix<Scalar>> best;  // the best epoch's parameters (host steps; a device run keeps its own)
+  bool have_best = false;
 
   // The model may keep the whole step on its device (when no prior enters the loss). Its
-  // parameters then reach the host only for snapshots and at the end.
+  // parameters then reach the host only at the end; best-epoch snapshots stay on the device.
   std::unique_ptr<device_training> on_device;
   if (opt.prior == nullptr || !opt.prior_in_loss) {
     device_training_options dopt;
@@ -299,9 +300,13 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
         result.best_epoch = epoch;
         result.best_validation = rec.validation;
         if (opt.restore_best) {
-          if (on_device) on_device->pull_parameters();
-          best.resize(params.size());
-          for (std::size_t k = 0; k < params.size(); ++k) best[k] = params[k]->value;
+          if (on_device) {
+            on_device->snapshot_parameters();  // stays on the device until the end
+          } else {
+            best.resize(params.size());
+            for (std::size_t k = 0; k < params.size(); ++k) best[k] = params[k]->value;
+          }
+          have_best = true;
         }
       }
     } else if (!validate) {
@@ -336,13 +341,16 @@ training_result train(embedding_recommender<Scalar>& model, const rating_table& 
       break;
     }
   }
-  const bool restore = validate && opt.restore_best && !best.empty();
+  const bool restore = validate && opt.restore_best && have_best;
   if (on_device) {
-    if (!restore) on_device->pull_parameters();
+    if (restore)
+      on_device->pull_snapshot();
+    else
+      on_device->pull_parameters();
     on_device->finish();
-  }
-  if (restore)
+  } else if (restore) {
     for (std::size_t k = 0; k < params.size(); ++k) params[k]->value = best[k];
+  }
   result.seconds = elapsed();
   return result;
 }
