@@ -163,6 +163,39 @@ TEST(CudaTopK, SaysWhatIsWrong) {
   EXPECT_THROW(ranker(device_matrix(scores), gatrec::cuda::max_device_top_k + 1), gatrec::logic_error);
   EXPECT_THROW(ranker(device_matrix(scores), 3, user_item_sets(4, 7, {})), gatrec::logic_error);
   EXPECT_THROW(ranker(blas, matrix<float>::Ones(3, 4), matrix<float>::Ones(5, 6), 2), gatrec::logic_error);
+  // Blocks of one user: NaNs in the third and fourth blocks; the first of them is named.
+  device_top_k one_user_blocks(gatrec::cuda::device_top_k_options{6 * sizeof(float)});
+  scores(3, 0) = std::nanf("");
+  try {
+    one_user_blocks(device_matrix(scores), 3);
+    FAIL() << "a NaN score was ranked";
+  } catch (const gatrec::logic_error& e) {
+    EXPECT_NE(std::string(e.what()).find("score of user 2 for item 5 is NaN"), std::string::npos) << e.what();
+  }
 }
+
+#if defined(GATREC_CUDA_EMULATION)
+// Blocks rank one after another on the device and the lists come down once at the end, with the
+// NaN flag: two copies down whatever the number of blocks (a copy per block made the host wait for
+// each block before issuing the next). Counted by the emulation.
+TEST(CudaTopK, ListsComeDownOnceWhateverTheBlocks) {
+  const index_t users = 50, items = 40;
+  const matrix<float> scores = gatrec::test::random_matrix<float>(users, items, 3);
+  const user_item_sets mask = random_mask(users, items, 0.1, 4);
+  for (const std::size_t budget_users : {std::size_t{50}, std::size_t{7}, std::size_t{1}}) {
+    SCOPED_TRACE("blocks of " + std::to_string(budget_users) + " users");
+    device_top_k ranker(gatrec::cuda::device_top_k_options{budget_users * items * sizeof(float)});
+    const device_matrix d(scores);
+    ranker(d, 5, mask);  // uploads the mask
+    const cuda_emulation::activity_counters before = cuda_emulation::activity();
+    const ranked_lists got = ranker(d, 5, mask);
+    const cuda_emulation::activity_counters a = cuda_emulation::activity() - before;
+    expect_same_lists(got, gatrec::top_k_from_scores(scores, 5, mask), "lists");
+    EXPECT_EQ(a.device_to_host_copies, 2);
+    EXPECT_EQ(a.device_to_host_bytes, got.items.size() * sizeof(index_t) + sizeof(unsigned long long));
+    EXPECT_EQ(a.kernel_launches, static_cast<std::int64_t>((users + budget_users - 1) / budget_users));
+  }
+}
+#endif
 
 }  // namespace
