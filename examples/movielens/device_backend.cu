@@ -1,6 +1,7 @@
 // --device cuda for gatrec-movielens (declarations and the reasons for the split: device_backend.hpp).
 #include <gatrec/cuda/device.cuh>
 #include <gatrec/cuda/device_gat_recommender.cuh>
+#include <gatrec/cuda/device_memory.cuh>
 
 #include <cuda_runtime_api.h>
 
@@ -26,6 +27,10 @@ std::string require_cuda_device() {
   return "CUDA device " + std::to_string(device) + ": " + prop.name + " (sm_" + std::to_string(prop.major) +
          std::to_string(prop.minor) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
 }
+
+void reset_device_memory_peak() { gatrec::cuda::reset_buffer_bytes_peak(); }
+
+std::size_t device_memory_peak_bytes() { return gatrec::cuda::buffer_bytes_peak(); }
 
 bool probe_cuda_device(std::string& note) {
   try {

@@ -6,6 +6,7 @@
 #include <gatrec/train/trainer.hpp>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct model_run {
   std::uint64_t seed = 0;
   gatrec::ranked_lists lists;   // (num_users, list_length), training items masked
   double train_seconds = 0;
+  std::size_t device_peak_bytes = 0;  // --device cuda: the most bytes gatrec's device buffers held
   int epochs = 0;               // epochs run (0 for closed-form models)
   int best_epoch = 0;
   double best_validation = std::nan("");

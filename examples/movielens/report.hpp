@@ -8,7 +8,9 @@
 #include <gatrec/eval/paper_protocol.hpp>
 #include <gatrec/eval/recommendation_io.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -50,6 +52,13 @@ inline void evaluate_run(const options& o, const prepared_data& p, const model_r
 }
 
 /// Mean and (sample) standard deviation of one metric over runs.
+/// The largest device-buffer peak over a model's runs (0 without --device cuda).
+inline std::size_t device_peak_bytes(const model_summary& m) {
+  std::size_t peak = 0;
+  for (const auto& r : m.runs) peak = std::max(peak, r.device_peak_bytes);
+  return peak;
+}
+
 struct mean_std {
   double mean = 0, std = 0;
 };
@@ -137,6 +146,11 @@ inline void print_summary(std::ostream& out, const options& o, const prepared_da
                   m.model.c_str(), seconds / n, epochs / n, m.runs.front().best_epoch, o.ks.back(),
                   m.full.empty() ? 0.0 : aggregate(m.full, gatrec::metric_name("coverage", o.ks.back())).mean);
     out << buf;
+    if (const std::size_t peak = device_peak_bytes(m); peak > 0) {
+      std::snprintf(buf, sizeof buf, "%-10s device buffers: peak %.1f MiB (gatrec's own; library workspaces apart)\n",
+                    m.model.c_str(), static_cast<double>(peak) / (1 << 20));
+      out << buf;
+    }
   }
 }
 
@@ -188,6 +202,8 @@ inline std::string summary_json(const options& o, const prepared_data& p, const 
     obj.add("best_validation", best_validation / n);
   else
     obj.add_raw("best_validation", "null");
+  if (const std::size_t peak = device_peak_bytes(m); peak > 0)
+    obj.add("device_peak_mib", static_cast<double>(peak) / (1 << 20));
   return obj.str();
 }
 

@@ -243,12 +243,15 @@ inline model_run run_model(const std::string& model, const options& o, const pre
   if (model == "gat" || model == "gatv2") {
     const int in_dim = features.size() > 0 ? static_cast<int>(features.cols()) : 384;
     const auto gopt = gat_options_for(o, model, in_dim, seed);
-    return run_embedding_model(
+    if (o.device == "cuda") reset_device_memory_peak();
+    model_run r = run_embedding_model(
         [&](const gatrec::rating_table& train) -> std::unique_ptr<gatrec::embedding_recommender<float>> {
           if (o.device == "cuda") return make_device_gat_recommender(nu, ni, train, features, gopt);
           return std::make_unique<gatrec::gat_recommender<float>>(nu, ni, train, features, gopt);
         },
         o, p, model, seed, log, slot);
+    if (o.device == "cuda") r.device_peak_bytes = device_memory_peak_bytes();
+    return r;
   }
   // Closed-form and count-based models see the whole training part (they have nothing to early-stop).
   const std::optional<float> liked =

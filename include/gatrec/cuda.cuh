@@ -16,6 +16,7 @@
 #include "gatrec/cuda/device_hybrid_loss.cuh"
 #include "gatrec/cuda/device_loss_incidence.cuh"
 #include "gatrec/cuda/device_matrix.cuh"
+#include "gatrec/cuda/device_memory.cuh"
 #include "gatrec/cuda/device_parameter.cuh"
 #include "gatrec/cuda/device_softmax_loss.cuh"
 #include "gatrec/cuda/device_top_k.cuh"

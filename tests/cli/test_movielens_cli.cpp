@@ -289,6 +289,12 @@ void expect_device_run_like_cpu(const cli_result& gpu, const std::string& base, 
     return at == std::string::npos ? -1.0 : std::atof(json.c_str() + at + name.size() + 3);
   };
   const std::string gpu_json = read_text(dir / "gpu.json"), cpu_json = read_text(dir / "cpu.json");
+  // What the device buffers held at their peak: reported for the device run only.
+  const double peak_mib = metric(gpu_json, "device_peak_mib");
+  std::printf("  device buffers' peak: %.2f MiB\n", peak_mib);
+  EXPECT_GT(peak_mib, 0.5) << "the ML-100K graph and features alone exceed half a MiB";
+  EXPECT_NE(gpu.output.find("device buffers: peak"), std::string::npos) << gpu.output;
+  EXPECT_EQ(cpu_json.find("device_peak_mib"), std::string::npos);
   for (const char* name : {"recall@10", "ndcg@10"}) {
     const double g = metric(gpu_json, name), c = metric(cpu_json, name);
     std::printf("  %-10s cpu %.6f  --device cuda %.6f\n", name, c, g);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -47,6 +48,34 @@ TEST(CudaSmoke, ErrorsBecomeCudaErrorWithTheCallSite) {
   } catch (const gatrec::cuda_error& e) {
     EXPECT_NE(std::string(e.what()).find("test_cuda_smoke.cu"), std::string::npos);
   }
+}
+
+// What device buffers hold, now and at the peak: counted at allocation and release, moves carry
+// their bytes, a reset starts the peak from what is held now.
+TEST(CudaSmoke, BufferBytesCountWhatIsHeldAndThePeak) {
+  GATREC_SKIP_WITHOUT_GPU();
+  const std::size_t base = gatrec::cuda::buffer_bytes_in_use();
+  gatrec::cuda::reset_buffer_bytes_peak();
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base);
+  {
+    gatrec::cuda::device_buffer<float> a(1000);
+    gatrec::cuda::device_buffer<double> b(500);
+    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 8000);
+    gatrec::cuda::device_buffer<float> moved = std::move(a);
+    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 8000);
+    b.resize(100);  // 4,000 bytes freed, 800 allocated
+    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 4800);
+  }
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base);
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base + 8000);
+  gatrec::cuda::reset_buffer_bytes_peak();
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base);
+  // A failed allocation counts nothing.
+  std::size_t free_bytes = 0, total_bytes = 0;
+  ASSERT_EQ(cudaMemGetInfo(&free_bytes, &total_bytes), cudaSuccess);
+  EXPECT_THROW(gatrec::cuda::device_buffer<char>(total_bytes + 1), gatrec::cuda_error);
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base);
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base);
 }
 
 // Asking for more than the device holds: a cuda_error that says how much was asked and how much is

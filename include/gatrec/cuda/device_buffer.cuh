@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gatrec/core/error.hpp"
+#include "gatrec/cuda/device_memory.cuh"
 #include "gatrec/cuda/error.cuh"
 
 namespace gatrec::cuda {
@@ -72,7 +73,10 @@ class device_buffer {
   /// (cudaErrorMemoryAllocation alone does not tell a user whether to shrink the graph or the batch).
   void allocate(std::size_t bytes) {
     const cudaError_t status = cudaMalloc(reinterpret_cast<void**>(&data_), bytes);
-    if (status == cudaSuccess) return;
+    if (status == cudaSuccess) {
+      detail::note_buffer_allocated(bytes);
+      return;
+    }
     data_ = nullptr;
     (void)cudaGetLastError();  // an allocation failure is not sticky: later calls must not report it
     if (status != cudaErrorMemoryAllocation)
@@ -87,7 +91,10 @@ class device_buffer {
   }
 
   void release() noexcept {
-    if (data_ != nullptr) GATREC_CUDA_ASSERT_NOTHROW(cudaFree(data_));
+    if (data_ != nullptr) {
+      GATREC_CUDA_ASSERT_NOTHROW(cudaFree(data_));
+      detail::note_buffer_released(size_ * sizeof(T));
+    }
     data_ = nullptr;
     size_ = 0;
   }
