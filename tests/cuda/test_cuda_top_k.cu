@@ -147,12 +147,15 @@ TEST(CudaTopK, SaysWhatIsWrong) {
   device_top_k ranker;
   matrix<float> scores = matrix<float>::Ones(4, 6);
   scores(2, 5) = std::nanf("");
-  try {
-    ranker(device_matrix(scores), 3);
-    FAIL() << "a NaN score was ranked";
-  } catch (const gatrec::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("score of user 2 for item 5 is NaN"), std::string::npos) << e.what();
-  }
+  auto expect_nan_named = [&](device_top_k& r) {
+    try {
+      r(device_matrix(scores), 3);
+      FAIL() << "a NaN score was ranked";
+    } catch (const gatrec::logic_error& e) {
+      EXPECT_NE(std::string(e.what()).find("score of user 2 for item 5 is NaN"), std::string::npos) << e.what();
+    }
+  };
+  expect_nan_named(ranker);
   // A masked NaN is never a candidate.
   gatrec::rating_table t;
   t.push_back(2, 5, 1.0f);
@@ -166,12 +169,7 @@ TEST(CudaTopK, SaysWhatIsWrong) {
   // Blocks of one user: NaNs in the third and fourth blocks; the first of them is named.
   device_top_k one_user_blocks(gatrec::cuda::device_top_k_options{6 * sizeof(float)});
   scores(3, 0) = std::nanf("");
-  try {
-    one_user_blocks(device_matrix(scores), 3);
-    FAIL() << "a NaN score was ranked";
-  } catch (const gatrec::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("score of user 2 for item 5 is NaN"), std::string::npos) << e.what();
-  }
+  expect_nan_named(one_user_blocks);
 }
 
 #if defined(GATREC_CUDA_EMULATION)
