@@ -14,7 +14,10 @@
 //   gather_GBs      (attention core, forward) the per-edge row reads E x H x C x 4 bytes per second:
 //                   compare with the L2 bandwidth when bw_fraction is low
 //   device_mb       device memory the case holds: the device graph, inputs, outputs, workspace
-//                   (cudaMemGetInfo difference plus the cached graph's bytes)
+//                   (cudaMemGetInfo difference at the end plus the cached graph's bytes; library
+//                   workspaces included)
+//   peak_mb         the peak of gatrec's own device buffers during the case plus the cached graph
+//                   (comparable with PyG's torch.cuda.max_memory_allocated)
 // full_ranking / cpu_full_ranking: every user's top k by dot product of 64-wide embeddings, training
 // items masked (the catalogue's density of random masked items), on the device (cuda::device_top_k:
 // cuBLAS score blocks + radix selection, lists copied to the host) and on the host (gatrec::top_k,
@@ -29,6 +32,7 @@
 // `--print_graph_checksum=<fraction>` prints the generator checksum (compared with the PyG side).
 #include <gatrec/core/random.hpp>
 #include <gatrec/cuda/device.cuh>
+#include <gatrec/cuda/device_memory.cuh>
 #include <gatrec/cuda/library_attention.cuh>
 #include <gatrec/cuda/blas.cuh>
 #include <gatrec/cuda/device_attention.cuh>
@@ -133,14 +137,33 @@ void timed_loop(benchmark::State& state, F&& run) {
   cudaEventDestroy(stop);
 }
 
-void set_counters(benchmark::State& state, double edges, double min_bytes, std::size_t used_before,
+// Device memory a case holds, marked at its start: cudaMemGetInfo's difference at its end
+// (everything: library workspaces included) and the peak of gatrec's own buffers during it (what
+// torch.cuda.max_memory_allocated reports on the PyG side, transient buffers included).
+struct memory_mark {
+  memory_mark() : used_before(device_used_bytes()), buffers_before(gatrec::cuda::buffer_bytes_in_use()) {
+    gatrec::cuda::reset_buffer_bytes_peak();
+  }
+  std::size_t used_before;
+  std::size_t buffers_before;
+};
+
+// device_mb and peak_mb; graph_bytes: the cached device graph the case reads (allocated earlier).
+void set_memory_counters(benchmark::State& state, const memory_mark& mark, std::size_t graph_bytes) {
+  const double mib = 1 << 20;
+  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - mark.used_before + graph_bytes) / mib;
+  state.counters["peak_mb"] =
+      static_cast<double>(gatrec::cuda::buffer_bytes_peak() - mark.buffers_before + graph_bytes) / mib;
+}
+
+void set_counters(benchmark::State& state, double edges, double min_bytes, const memory_mark& mark,
                   std::size_t graph_bytes) {
   state.counters["edges_per_s"] = benchmark::Counter(edges, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["min_bytes"] = min_bytes;
   state.counters["bw_fraction"] =
       benchmark::Counter(min_bytes / copy_bandwidth(), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["copy_bw_GBs"] = copy_bandwidth() / 1e9;
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before + graph_bytes) / (1 << 20);
+  set_memory_counters(state, mark, graph_bytes);
   state.SetBytesProcessed(static_cast<std::int64_t>(min_bytes) * state.iterations());
 }
 
@@ -183,7 +206,7 @@ void attention_core(benchmark::State& state) {
   }
   graph_pair& gp = graph(scale);
   const gatrec::cuda::device_graph& g = *gp.device;
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   const std::int64_t n = g.num_nodes(), HC = static_cast<std::int64_t>(H) * C;
   const int D = 1;
   device_matrix z = random_device(n, HC, 1), z_dst = random_device(n, HC, 2), dy = random_device(n, HC, 3);
@@ -284,7 +307,7 @@ void attention_core(benchmark::State& state) {
   }
   set_counters(state, static_cast<double>(g.num_edges()),
                core_min_bytes(Form, backward, static_cast<double>(n), static_cast<double>(g.num_edges()), H, C),
-               used_before, g.bytes());
+               memory, g.bytes());
   if (!backward) {
     // The aggregation reads z_j^h per edge and head: E x HC x 4 bytes, most of them from L2 or L1
     // rather than DRAM. At this rate against the L2 bandwidth, a forward far below the copy
@@ -310,7 +333,7 @@ void aggregation_floor(benchmark::State& state) {
     state.SkipWithError("cuSPARSE's 32-bit CSR cannot hold this graph");
     return;
   }
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   const std::int64_t n = host.num_nodes(), e = host.num_edges(), HC = static_cast<std::int64_t>(H) * C;
   const std::vector<std::int32_t> offsets(host.in_offsets().begin(), host.in_offsets().end());
   const std::vector<std::int32_t> sources(host.in_sources().begin(), host.in_sources().end());
@@ -338,7 +361,7 @@ void aggregation_floor(benchmark::State& state) {
   }
   GATREC_CUSPARSE_TRY(cusparseDestroySpMat(a));
   const double nd = static_cast<double>(n), ed = static_cast<double>(e), row = nd * static_cast<double>(HC) * 4.0;
-  set_counters(state, ed, (nd + 1) * 4 + ed * 8 + 2 * row, used_before, 0);  // CSR, weights, z, y
+  set_counters(state, ed, (nd + 1) * 4 + ed * 8 + 2 * row, memory, 0);  // CSR, weights, z, y
   state.counters["gather_GBs"] =
       benchmark::Counter(ed * static_cast<double>(HC) * 4.0 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(std::string(scale_name(scale)) + " cuSPARSE SpMM");
@@ -356,7 +379,7 @@ void layer(benchmark::State& state) {
   const int in_dim = 64;
   graph_pair& gp = graph(scale);
   const gatrec::cuda::device_graph& g = *gp.device;
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   gatrec::attention_options opt{in_dim, H, C, true, 1, 0.2, 0.0, true};
   gatrec::rng gen(1);
   gatrec::attention_layer<float, policy> host("conv", opt, gen);
@@ -386,7 +409,7 @@ void layer(benchmark::State& state) {
   const double row_x = nd * in_dim * 4.0, row_y = nd * H * C * 4.0;
   double bytes = (nd + 1) * 8 + ed * 8 + row_x + row_y;
   if (backward) bytes += (nd + 1) * 8 + ed * 12 + row_y + row_x;
-  set_counters(state, static_cast<double>(g.num_edges()), bytes, used_before, g.bytes());
+  set_counters(state, static_cast<double>(g.num_edges()), bytes, memory, g.bytes());
   state.SetLabel(std::string(scale_name(scale)) + (backward ? " fwd+bwd" : " fwd"));
 }
 
@@ -396,7 +419,7 @@ void paper_stack(benchmark::State& state) {
   const int scale = static_cast<int>(state.range(0));
   graph_pair& gp = graph(scale);
   const gatrec::cuda::device_graph& g = *gp.device;
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   gatrec::gat_model<float> host(gatrec::gat_model_options::paper());
   gatrec::cuda::device_gat_model model(host);
   auto params = model.parameters();
@@ -417,7 +440,7 @@ void paper_stack(benchmark::State& state) {
   }
   state.counters["edges_per_s"] =
       benchmark::Counter(static_cast<double>(g.num_edges()), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before + g.bytes()) / (1 << 20);
+  set_memory_counters(state, memory, g.bytes());
   state.SetLabel(scale_name(scale));
 }
 
@@ -457,7 +480,7 @@ void full_ranking(benchmark::State& state) {
   const int shape = static_cast<int>(state.range(0));
   const int k = static_cast<int>(state.range(1));
   const ranking_case& in = ranking_inputs(shape);
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   gatrec::cuda::cublas_handle blas;
   const device_matrix users(in.users), items(in.items);
   gatrec::cuda::device_top_k ranker;
@@ -469,7 +492,7 @@ void full_ranking(benchmark::State& state) {
   }
   state.counters["users_per_s"] =
       benchmark::Counter(static_cast<double>(in.users.rows()), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  set_memory_counters(state, memory, 0);
   state.SetLabel(catalogues[shape].name);
 }
 
@@ -508,13 +531,13 @@ const gatrec::negative_sampler& sampler(int scale) {
 void device_sampling(benchmark::State& state) {
   const int scale = static_cast<int>(state.range(0));
   const gatrec::negative_sampler& host = sampler(scale);
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   gatrec::cuda::device_negative_sampler device(host);
   std::uint64_t epoch = 0;
   timed_loop(state, [&] { device.sample(++epoch); });
   state.counters["triples_per_s"] = benchmark::Counter(static_cast<double>(host.triples_per_epoch()),
                                                        benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  set_memory_counters(state, memory, 0);
   state.SetLabel(scale_name(scale));
 }
 
@@ -541,7 +564,7 @@ void softmax_loss(benchmark::State& state) {
   const int scale = static_cast<int>(state.range(0));
   const gatrec::negative_sampler& s = sampler(scale);
   const gatrec::negative_sampling_tables t = s.tables();
-  const std::size_t used_before = device_used_bytes();
+  const memory_mark memory;
   gatrec::cuda::cublas_handle blas;
   gatrec::softmax_loss_options opt;
   opt.temperature = 0.2;
@@ -561,7 +584,7 @@ void softmax_loss(benchmark::State& state) {
   state.counters["scores_per_s"] = benchmark::Counter(static_cast<double>(t.num_users) * t.num_items,
                                                       benchmark::Counter::kIsIterationInvariantRate);
   state.counters["block_users"] = loss.block_users();
-  state.counters["device_mb"] = static_cast<double>(device_used_bytes() - used_before) / (1 << 20);
+  set_memory_counters(state, memory, 0);
   state.SetLabel(scale_name(scale));
 }
 

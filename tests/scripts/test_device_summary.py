@@ -37,7 +37,9 @@ with tempfile.TemporaryDirectory() as tmp:
     print(text)
 
     # Layer vs PyG at the ML-25M shape. gatv2 4x64: PyG out of memory. gat 1x16: 50 / 20 ms = 2.5x
-    # faster (< 3), 4,000 / 500 MB = 8x less memory. gatv2 1x16: 100 / 25 = 4x, 3,600 / 600 = 6x.
+    # faster (< 3), 4,000 / 500 MB = 8x less memory (the held 500 MB, above the 450 MB buffer
+    # peak). gatv2 1x16: 100 / 25 = 4x, 3,600 / 700 = 5.14x (the 700 MB buffer peak, above the
+    # 600 MB held at the end).
     layer = {c: v for (k, c), v in t.items() if k == "layer_fwd_bwd_vs_pyg_ml25m"}
     check(sorted(layer) == ["gat H=1 C=16", "gatv2 H=1 C=16", "gatv2 H=4 C=64"], f"layer configurations {sorted(layer)}")
     check(layer.get("gatv2 H=4 C=64", {}).get("met") is True and layer["gatv2 H=4 C=64"].get("pyg_oom"),
@@ -46,7 +48,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(abs(g.get("speedup", 0) - 2.5) < 1e-9 and abs(g.get("memory_ratio", 0) - 8.0) < 1e-9 and g.get("met") is False,
           f"gat 1x16: {g}")
     g = layer.get("gatv2 H=1 C=16", {})
-    check(abs(g.get("speedup", 0) - 4.0) < 1e-9 and abs(g.get("memory_ratio", 0) - 6.0) < 1e-9 and g.get("met") is True,
+    check(abs(g.get("speedup", 0) - 4.0) < 1e-9 and abs(g.get("memory_ratio", 0) - 3600 / 700) < 1e-9 and
+          g.get("met") is True,
           f"gatv2 1x16: {g}")
 
     # Fused forward bandwidth: only the largest scale's forwards (0.65 met, 0.40 not); the 10% core
