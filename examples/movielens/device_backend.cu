@@ -11,36 +11,39 @@
 
 namespace movielens {
 
-std::string require_cuda_device() {
+bool probe_cuda_device(std::string& note) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
     cudaGetLastError();
-    throw gatrec::error(std::string("--device cuda: no usable CUDA device (cudaGetDeviceCount: ") +
-                        cudaGetErrorString(status) + ")");
+    note = std::string("no usable CUDA device (cudaGetDeviceCount: ") + cudaGetErrorString(status) + ")";
+    return false;
   }
-  if (count == 0) throw gatrec::error("--device cuda: no CUDA device on this machine");
+  if (count == 0) {
+    note = "no CUDA device on this machine";
+    return false;
+  }
   int device = 0;
   cudaDeviceProp prop{};
-  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess)
-    throw gatrec::error("--device cuda: cannot read the properties of CUDA device " + std::to_string(device));
-  return "CUDA device " + std::to_string(device) + ": " + prop.name + " (sm_" + std::to_string(prop.major) +
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    cudaGetLastError();
+    note = "cannot read the properties of CUDA device " + std::to_string(device);
+    return false;
+  }
+  note = "CUDA device " + std::to_string(device) + ": " + prop.name + " (sm_" + std::to_string(prop.major) +
          std::to_string(prop.minor) + ", " + std::to_string(prop.totalGlobalMem >> 20) + " MiB)";
+  return true;
+}
+
+std::string require_cuda_device() {
+  std::string note;
+  if (!probe_cuda_device(note)) throw gatrec::error("--device cuda: " + note);
+  return note;
 }
 
 void reset_device_memory_peak() { gatrec::cuda::reset_buffer_bytes_peak(); }
 
 std::size_t device_memory_peak_bytes() { return gatrec::cuda::buffer_bytes_peak(); }
-
-bool probe_cuda_device(std::string& note) {
-  try {
-    note = require_cuda_device();
-    return true;
-  } catch (const gatrec::error& e) {
-    note = e.what();
-    return false;
-  }
-}
 
 std::unique_ptr<gatrec::embedding_recommender<float>> make_device_gat_recommender(
     gatrec::index_t num_users, gatrec::index_t num_items, const gatrec::rating_table& train,

@@ -329,8 +329,6 @@ inline options parse_options(int argc, char** argv) {
   if (o.device == "auto") {
     std::string why;
     o.device = probe_cuda_device(why) ? "cuda" : "cpu";
-    const std::string prefix = "--device cuda: ";  // the probe's reasons are worded for --device cuda
-    if (why.compare(0, prefix.size(), prefix) == 0) why.erase(0, prefix.size());
     o.device_note = "device: auto -> " + o.device + " (" + why + ")";
   }
   for (const auto& m : o.models)
