@@ -41,10 +41,10 @@ struct graph_view {
   int feature_stride = 0;                  ///< the graph's edge_dim (row stride of edge_features)
   const offset_t* in_offsets = nullptr;    ///< (N + 1)
   const index_t* in_sources = nullptr;     ///< (E)
-  const index_t* in_destinations = nullptr;///< (E)
   const float* edge_features = nullptr;    ///< (E, feature_stride)
   const offset_t* out_offsets = nullptr;   ///< (N + 1)
-  const offset_t* out_edge_ids = nullptr;  ///< (E)
+  const std::uint32_t* out_edge_ids = nullptr;  ///< (E) in-edge id of each out-edge slot
+  const index_t* out_destinations = nullptr;    ///< (E) destination of each out-edge slot
 };
 
 /// Device pointers of a gatrec::segment_chunks.

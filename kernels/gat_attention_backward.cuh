@@ -18,7 +18,7 @@
 /// partials are added in a fixed order by `reduce_warp_partials_kernel`.
 ///
 /// Memory traffic per edge and head (GATv2): pass 1 reads the source index, the feature and z_j^h
-/// twice (8C B) and writes dl (4 B); pass 2 reads the edge id, the destination, the feature, dl, the
+/// twice (8C B) and writes dl (4 B); pass 2 reads the edge id and the destination (in slot order), the feature, dl, the
 /// destination's lse, t_i^h and g_i^h (8C B). Per node and head: t, g (pass 1), z (pass 2) and the
 /// two outputs dt, dz.
 
@@ -318,9 +318,9 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     float acc[N];
     zero_fragment(acc);
     float ds = 0.f;
-    // The edge id and its destination run one slot ahead (a chain of two dependent loads).
+    // The edge id and its destination run one slot ahead; both are read in slot order.
     offset_t e_next = k_begin + q < k_end ? g.out_edge_ids[k_begin + q] : 0;
-    index_t i_next = k_begin + q < k_end ? g.in_destinations[e_next] : 0;
+    index_t i_next = k_begin + q < k_end ? g.out_destinations[k_begin + q] : 0;
     for (offset_t base = k_begin; base < k_end; base += P) {
       const offset_t k = base + q;
       const bool active = k < k_end;
@@ -328,7 +328,7 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
       const index_t i = i_next;
       if (k + P < k_end) {
         e_next = g.out_edge_ids[k + P];
-        i_next = g.in_destinations[e_next];
+        i_next = g.out_destinations[k + P];
       }
       float gi[N], t[N], pe[N];
       float logit = 0.f, lse = 0.f, dlv = 0.f;

@@ -179,8 +179,8 @@ device_matrix random_device(std::int64_t rows, std::int64_t cols, std::uint64_t 
 double core_min_bytes(attention_form form, bool backward, double n, double e, int heads, int width) {
   const double row = n * heads * width * 4.0, per_head = n * heads * 4.0;
   const double in_csr = (n + 1) * 8 + e * 4 + e * 4;                    // offsets, sources, rating
-  const double out_csr = (n + 1) * 8 + e * 8 + e * 4;                   // offsets, edge ids, destinations
-  double bytes = in_csr + row;                                          // z, the graph, y
+  const double out_csr = (n + 1) * 8 + e * 4 + e * 4;                   // offsets, 32-bit edge ids, destinations
+  double bytes = in_csr + row;                                          // the graph, z
   bytes += form == attention_form::gatv2 ? row : 2 * per_head;          // z_dst, or the node scores
   bytes += row;                                                         // y
   if (backward) {

@@ -1,7 +1,7 @@
 // Launcher-level tests: the fused forward alone (inference: no o, no workspace beyond the split
 // slots) and the library-calls baseline (cuSPARSE SDDMM/SpMM/SpMV + softmax kernels), forward and
-// the GAT backward, against the CPU layer's intermediates (z, scores, alpha, dz, score gradients).
-// Skips without a GPU.
+// the GAT backward, against the CPU layer's intermediates (z, scores, alpha, dz, score gradients);
+// and the device graph's arrays against the host graph's. Skips without a GPU.
 #include <gatrec/cuda/device_graph.cuh>
 #include <gatrec/cuda/device_matrix.cuh>
 #include <gatrec/cuda/library_attention.cuh>
@@ -9,6 +9,9 @@
 #include <gatrec/nn/attention.hpp>
 
 #include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "cuda/attention_cases.hpp"
 #include "cuda/device_test_support.cuh"
@@ -141,6 +144,43 @@ TEST(CudaKernels, LibraryBaselineForwardMatchesCpuBothForms) {
     gatrec::test::expect_matrix_near("d score_src", ds.download().transpose(), r.ctx.d_score_src, tolerance);
     gatrec::test::expect_matrix_near("d score_dst", dd.download().transpose(), r.ctx.d_score_dst, tolerance);
   }
+}
+
+template <class T>
+std::vector<T> download_array(const T* device, std::int64_t n) {
+  std::vector<T> host(static_cast<std::size_t>(n));
+  GATREC_CUDA_TRY(cudaMemcpy(host.data(), device, sizeof(T) * host.size(), cudaMemcpyDeviceToHost));
+  return host;
+}
+
+// Backward pass 2 reads each out-edge slot's edge id and destination from the transpose; both must
+// be the host graph's (out_edge_ids, and in_destinations of that id), slot for slot.
+TEST(CudaGraph, TransposeHoldsEachSlotsEdgeIdAndDestination) {
+  GATREC_SKIP_WITHOUT_GPU();
+  auto c = baseline_case(attention_form::gatv2);
+  c.edge_dim = 2;
+  const gatrec::csr_graph g = gatrec::test::case_graph(c);
+  const gatrec::cuda::device_graph dg(g, 64);
+  const gatrec::cuda::graph_view v = dg.view();
+  const std::int64_t n = g.num_nodes(), e = g.num_edges();
+  ASSERT_GT(e, 20000);
+  EXPECT_EQ(download_array(v.in_offsets, n + 1), g.in_offsets());
+  EXPECT_EQ(download_array(v.in_sources, e), g.in_sources());
+  EXPECT_EQ(download_array(v.out_offsets, n + 1), g.out_offsets());
+  EXPECT_EQ(download_array(v.edge_features, e * 2), g.edge_features());
+  const std::vector<std::uint32_t> ids = download_array(v.out_edge_ids, e);
+  const std::vector<gatrec::index_t> destinations = download_array(v.out_destinations, e);
+  std::int64_t wrong = 0;
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    const gatrec::offset_t id = g.out_edge_ids()[k];
+    wrong += ids[k] != static_cast<std::uint32_t>(id) ||
+             destinations[k] != g.in_destinations()[static_cast<std::size_t>(id)];
+  }
+  EXPECT_EQ(wrong, 0) << "out-edge slots whose edge id or destination differ from the host graph's";
+  // Both CSRs' offsets, sources, ids, destinations and two features an edge: 20 bytes an edge.
+  const std::size_t graph_bytes = 2 * 8 * static_cast<std::size_t>(n + 1) + 20 * static_cast<std::size_t>(e);
+  EXPECT_GE(dg.bytes(), graph_bytes);
+  EXPECT_LT(dg.bytes(), graph_bytes + graph_bytes / 4) << "the chunk lists are small beside the edges";
 }
 
 }  // namespace
