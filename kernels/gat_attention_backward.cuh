@@ -6,21 +6,23 @@
 ///
 /// Pass 1 walks destinations (chunks of in-edges). Per edge it recomputes the logit, the weight
 /// alpha = exp(l - lse) and dalpha = kappa <g_i, z_j>, then dl = alpha (dalpha - S_i) with
-/// S_i = sum_f alpha_f dalpha_f, and the LeakyReLU backward; it writes per-edge gradients (E x H:
-/// GAT delta, GATv2 dl), the destination-owned gradients (GAT dd_i, GATv2 dt_i), and accumulates
-/// parameter gradients (GAT dM, GATv2 da and dW_e) in registers of the warp, whose head is fixed.
+/// S_i = sum_f alpha_f dalpha_f, and the LeakyReLU backward; it writes the destination-owned
+/// gradients (GAT dd_i, GATv2 dt_i) and S_i (N x H), and accumulates parameter gradients (GAT dM,
+/// GATv2 da and dW_e) in registers of the warp, whose head is fixed.
 /// S_i is summed by a first sweep over the chunk's edges (split nodes: a pass 0 over their chunks
 /// writes per-chunk sums that pass 1 adds in chunk order). S_i also equals <g_i, o_i>, which needs
 /// no sweep; the comment at the sweep in pass 1 says why that shortcut is not used.
-/// Pass 2 walks sources through the transposed CSR (chunks of out-edge slots): dz_j, and for GAT
-/// the source score gradient ds_j and the final dz_j = acc + ds_j a_src + dd_j a_dst.
+/// Pass 2 walks sources through the transposed CSR (chunks of out-edge slots): it recomputes each
+/// edge's dl from S_i with the same fragments and sums as pass 1 (so no E x H array of per-edge
+/// gradients is written, kept or gathered), then dz_j, and for GAT the source score gradient ds_j
+/// and the final dz_j = acc + ds_j a_src + dd_j a_dst.
 /// Split nodes write partials to slots; merge kernels add them in slot order. Per-warp parameter
 /// partials are added in a fixed order by `reduce_warp_partials_kernel`.
 ///
 /// Memory traffic per edge and head (GATv2): pass 1 reads the source index, the feature and z_j^h
-/// twice (8C B) and writes dl (4 B); pass 2 reads the edge id and the destination (in slot order), the feature, dl, the
-/// destination's lse, t_i^h and g_i^h (8C B). Per node and head: t, g (pass 1), z (pass 2) and the
-/// two outputs dt, dz.
+/// twice (8C B); pass 2 reads the edge id and the destination (in slot order), the feature, the
+/// destination's lse and S_i, t_i^h and g_i^h (8C B). Per node and head: t, g (pass 1), z (pass 2)
+/// and the outputs dt, S, dz.
 
 #include <cuda_runtime.h>
 
@@ -50,7 +52,7 @@ struct attention_backward_args {
   const float* lse = nullptr;        ///< (N, H)
   const float* dy = nullptr;         ///< (N, concat ? HC : C) output gradient
   // Outputs.
-  float* dl = nullptr;               ///< (E, H) GAT: delta = dL/du; GATv2: dL/dl
+  float* softmax_sum = nullptr;      ///< (N, H) S_i = sum_e alpha_e dalpha_e (pass 1, read by pass 2)
   float* dz = nullptr;               ///< (N, HC) dL/dz (pass 2)
   float* dz_dst = nullptr;           ///< (N, HC) GATv2 dL/dt (pass 1)
   float* d_score_src = nullptr;      ///< (N, H) GAT dL/ds (pass 2)
@@ -208,6 +210,9 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
         continue;
       }
     }
+    // Pass 2 recomputes each edge's dl from S_i (one value per destination and head) rather than
+    // reading an (E, H) array that pass 1 would write: the first chunk of each node stores it.
+    if (lane == 0 && (c == 0 || ch.node[c - 1] != i)) a.softmax_sum[static_cast<std::int64_t>(i) * H + h] = weighted;
 
     float dt[N];
     zero_fragment(dt);
@@ -225,12 +230,10 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
         const float dlv = softmax_logit_grad(alpha, dalpha, weighted);
         if constexpr (Form == attention_form::gatv2) {
           gatv2_destination_grad(zf, t, pe, att, slope, dlv, r, D, dt, da, dwe);
-          if (rank == 0) a.dl[e * H + h] = dlv;
         } else {
           const float delta = gat_score_grad(dlv, u, slope);
           dd += delta;
           gat_edge_weight_grad(delta, r, D, dm);
-          if (rank == 0) a.dl[e * H + h] = delta;
         }
       }
     }
@@ -310,11 +313,8 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     const offset_t k_begin = ch.begin[c], k_end = ch.end[c];
     const std::int64_t slot = ch.slot[c];
     float zj[N];
-    float s_j = 0.f;
-    if constexpr (Form == attention_form::gatv2)
-      load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zj);
-    else
-      s_j = a.score_src[static_cast<std::int64_t>(j) * H + h];
+    load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zj);
+    const float s_j = Form == attention_form::gat ? a.score_src[static_cast<std::int64_t>(j) * H + h] : 0.f;
     float acc[N];
     zero_fragment(acc);
     float ds = 0.f;
@@ -331,18 +331,20 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
         i_next = g.out_destinations[k + P];
       }
       float gi[N], t[N], pe[N];
-      float logit = 0.f, lse = 0.f, dlv = 0.f;
+      float logit = 0.f, lse = 0.f, s_i = 0.f, u = 0.f, gz = 0.f;
       if (active) {
         const float* r = g.edge_features + e * g.feature_stride;
         load_output_grad<L>(a, i, h, rank, gi);
         lse = a.lse[static_cast<std::int64_t>(i) * H + h];
-        dlv = a.dl[e * H + h];
+        s_i = a.softmax_sum[static_cast<std::int64_t>(i) * H + h];
+        gz = partial_dot(gi, zj);
         if constexpr (Form == attention_form::gatv2) {
           load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t);
           gatv2_edge_term(r, D, we, pe);
           logit = gatv2_partial_logit(zj, t, pe, att, slope);
         } else {
-          logit = leaky_relu(gat_edge_score(s_j, a.score_dst[static_cast<std::int64_t>(i) * H + h], r, D, m), slope);
+          u = gat_edge_score(s_j, a.score_dst[static_cast<std::int64_t>(i) * H + h], r, D, m);
+          logit = leaky_relu(u, slope);
         }
       } else {
         zero_fragment(gi);
@@ -350,14 +352,19 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
         zero_fragment(pe);
       }
       if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
+      gz = group_sum<L::group>(gz);
       if (active) {
-        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed, a.dropout.step, e, H, h);
-        const float w = kappa * softmax_weight(logit, lse);
+        // dl as pass 1 computed it: the same fragments, sums and S_i.
+        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed,
+                                                      a.dropout.step, e, H, h);
+        const float alpha = softmax_weight(logit, lse);
+        const float dlv = softmax_logit_grad(alpha, kappa * gz, s_i);
+        const float w = kappa * alpha;
         if constexpr (Form == attention_form::gatv2) {
           gatv2_source_grad(zj, t, pe, att, slope, w, gi, dlv, acc);
         } else {
           softmax_accumulate(acc, 1.f, w, gi);
-          ds += dlv;
+          ds += gat_score_grad(dlv, u, slope);
         }
       }
     }
@@ -494,7 +501,7 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
                         const chunk_view& out_chunks, cudaStream_t stream = nullptr) {
   check_attention_shapes(g, in_chunks, a.heads, a.width, a.edge_dim);
   GATREC_EXPECTS(out_chunks.num_chunks >= g.num_nodes, "the out-edge chunk list does not cover the graph");
-  GATREC_EXPECTS(a.z && a.lse && a.dy && a.dl && a.dz && a.att, "missing backward buffers");
+  GATREC_EXPECTS(a.z && a.lse && a.dy && a.softmax_sum && a.dz && a.att, "missing backward buffers");
   GATREC_EXPECTS(in_chunks.num_slots == 0 || a.part_softmax_sum != nullptr,
                  "split destinations need the softmax-sum workspace");
   GATREC_EXPECTS(a.edge_dim == 0 || a.edge_weight != nullptr, "edge features need edge weights");

@@ -258,7 +258,7 @@ struct emulated_buffers {
   std::uint64_t seed = 0, step = 0;
   std::vector<S> z, z_dst, score_src, score_dst, att, att_dst, edge_weight, bias;  // inputs
   std::vector<S> y, o, lse, alpha, part_state, part_acc;                            // forward
-  std::vector<S> dy, dl, dz, dz_dst, d_score_src, d_score_dst, warp_partial, part_vec, part_scalar;
+  std::vector<S> dy, softmax_sum, dz, dz_dst, d_score_src, d_score_dst, warp_partial, part_vec, part_scalar;
 };
 
 template <class S>
@@ -443,57 +443,85 @@ void emulate_backward_dst_kernel(emulated_buffers<S>& a, const csr_graph& g, con
       const offset_t eb = ch.begin[c], ee = ch.end[c];
       const std::int64_t slot = ch.slot[c];
       std::array<frag, 32> gi, t, dt;
-      std::array<S, 32> weighted{}, dd{};
+      std::array<S, 32> dd{};
       const S d_i = Form == attention_form::gat ? a.score_dst[i * H + h] : S(0);
       for (int l = 0; l < 32; ++l) {
         gi[l] = load_g(i, h, l);
-        const frag oi = W::load(a.o.data() + i * HC + h * C, C, l);
         if (Form == attention_form::gatv2) t[l] = W::load(a.z_dst.data() + i * HC + h * C, C, l);
-        weighted[l] = gatrec::partial_dot(gi[l].v, oi.v);
         dt[l] = W::zero();
       }
-      W::group_sum(weighted);
       const S lse = a.lse[i * H + h];
-      for (offset_t base = eb; base < ee; base += P) {
+      // The kernel's recompute_edge for the group edges base + group(l) of a chunk ending at `end`.
+      struct edge_terms {
         std::array<frag, 32> zf, pe;
-        std::array<S, 32> logit{}, gz{}, u{};
+        std::array<S, 32> u{}, alpha{}, dalpha{};
+      };
+      auto recompute = [&](offset_t base, offset_t end) {
+        edge_terms et;
+        std::array<S, 32> logit{}, gz{};
         for (int l = 0; l < 32; ++l) {
           const offset_t e = base + W::group(l);
-          zf[l] = W::zero();
-          pe[l] = W::zero();
-          if (e >= ee) continue;
+          et.zf[l] = W::zero();
+          et.pe[l] = W::zero();
+          if (e >= end) continue;
           const index_t j = g.in_sources()[e];
-          zf[l] = W::load(a.z.data() + j * HC + h * C, C, l);
-          gz[l] = gatrec::partial_dot(gi[l].v, zf[l].v);
+          et.zf[l] = W::load(a.z.data() + j * HC + h * C, C, l);
+          gz[l] = gatrec::partial_dot(gi[l].v, et.zf[l].v);
           const float* r = feat + e * stride;
           if (Form == attention_form::gatv2) {
-            gatrec::gatv2_edge_term(r, D, we[l].v, pe[l].v);
-            logit[l] = gatrec::gatv2_partial_logit(zf[l].v, t[l].v, pe[l].v, att[l].v, a.slope);
+            gatrec::gatv2_edge_term(r, D, we[l].v, et.pe[l].v);
+            logit[l] = gatrec::gatv2_partial_logit(et.zf[l].v, t[l].v, et.pe[l].v, att[l].v, a.slope);
           } else {
-            u[l] = gatrec::gat_edge_score(a.score_src[j * H + h], d_i, r, D, m);
-            logit[l] = gatrec::leaky_relu(u[l], a.slope);
+            et.u[l] = gatrec::gat_edge_score(a.score_src[j * H + h], d_i, r, D, m);
+            logit[l] = gatrec::leaky_relu(et.u[l], a.slope);
           }
         }
         if (Form == attention_form::gatv2) W::group_sum(logit);
         W::group_sum(gz);
         for (int l = 0; l < 32; ++l) {
           const offset_t e = base + W::group(l);
+          et.alpha[l] = gatrec::softmax_weight(logit[l], lse);
+          et.dalpha[l] = e < end ? keep(a, e, h) * gz[l] : S(0);
+        }
+        return et;
+      };
+      // The sweep for S_i over one chunk's edges (pass 1; pass 0 for a split node's chunks).
+      auto sweep = [&](std::int64_t k) {
+        std::array<S, 32> w{};
+        for (offset_t base = ch.begin[k]; base < ch.end[k]; base += P) {
+          const edge_terms et = recompute(base, ch.end[k]);
+          for (int l = 0; l < 32; ++l)
+            if (base + W::group(l) < ch.end[k]) w[l] += et.alpha[l] * et.dalpha[l];
+        }
+        W::sum_over_groups(w);
+        return w[0];
+      };
+      std::int64_t first = c;
+      while (first > 0 && ch.node[first - 1] == i) --first;
+      S weighted = 0;
+      if (slot < 0) {
+        weighted = sweep(c);
+      } else {  // split_softmax_sum: the node's chunks' sums in chunk order
+        for (std::int64_t k = first; k < ch.num_chunks() && ch.node[k] == i; ++k) weighted += sweep(k);
+      }
+      if (c == first) a.softmax_sum[i * H + h] = weighted;
+      for (offset_t base = eb; base < ee; base += P) {
+        edge_terms et = recompute(base, ee);
+        for (int l = 0; l < 32; ++l) {
+          const offset_t e = base + W::group(l);
           if (e >= ee) continue;
-          const S alpha = gatrec::softmax_weight(logit[l], lse);
-          const S dlv = gatrec::softmax_logit_grad(alpha, keep(a, e, h) * gz[l], weighted[l]);
+          const S dlv = gatrec::softmax_logit_grad(et.alpha[l], et.dalpha[l], weighted);
           const float* r = feat + e * stride;
           if (Form == attention_form::gatv2) {
-            gatrec::gatv2_destination_grad(zf[l].v, t[l].v, pe[l].v, att[l].v, a.slope, dlv, r, D, dt[l].v, da[l].v,
-                                           dwe[l].v);
-            if (W::rank(l) == 0) a.dl[e * H + h] = dlv;
+            gatrec::gatv2_destination_grad(et.zf[l].v, t[l].v, et.pe[l].v, att[l].v, a.slope, dlv, r, D, dt[l].v,
+                                           da[l].v, dwe[l].v);
           } else {
-            const S delta = gatrec::gat_score_grad(dlv, u[l], a.slope);
+            const S delta = gatrec::gat_score_grad(dlv, et.u[l], a.slope);
             dd[l] += delta;
             S dml[max_fused_edge_dim];
             std::copy(dm[l].begin(), dm[l].end(), dml);
             gatrec::gat_edge_weight_grad(delta, r, D, dml);
             std::copy(dml, dml + max_fused_edge_dim, dm[l].begin());
-            if (W::rank(l) == 0) a.dl[e * H + h] = delta;
           }
         }
       }
@@ -580,12 +608,12 @@ void emulate_backward_src_kernel(emulated_buffers<S>& a, const csr_graph& g, con
       std::array<S, 32> ds{};
       const S s_j = Form == attention_form::gat ? a.score_src[j * H + h] : S(0);
       for (int l = 0; l < 32; ++l) {
-        zj[l] = Form == attention_form::gatv2 ? W::load(a.z.data() + j * HC + h * C, C, l) : W::zero();
+        zj[l] = W::load(a.z.data() + j * HC + h * C, C, l);
         acc[l] = W::zero();
       }
       for (offset_t base = kb; base < ke; base += P) {
         std::array<frag, 32> gi, t, pe;
-        std::array<S, 32> logit{}, lse{}, dlv{};
+        std::array<S, 32> logit{}, lse{}, s_i{}, u{}, gz{};
         std::array<offset_t, 32> edge{};
         for (int l = 0; l < 32; ++l) {
           const offset_t k = base + W::group(l);
@@ -599,25 +627,31 @@ void emulate_backward_src_kernel(emulated_buffers<S>& a, const csr_graph& g, con
           const float* r = feat + e * stride;
           gi[l] = load_g(i, h, l);
           lse[l] = a.lse[i * H + h];
-          dlv[l] = a.dl[e * H + h];
+          s_i[l] = a.softmax_sum[i * H + h];
+          gz[l] = gatrec::partial_dot(gi[l].v, zj[l].v);
           if (Form == attention_form::gatv2) {
             t[l] = W::load(a.z_dst.data() + i * HC + h * C, C, l);
             gatrec::gatv2_edge_term(r, D, we[l].v, pe[l].v);
             logit[l] = gatrec::gatv2_partial_logit(zj[l].v, t[l].v, pe[l].v, att[l].v, a.slope);
           } else {
-            logit[l] = gatrec::leaky_relu(gatrec::gat_edge_score(s_j, a.score_dst[i * H + h], r, D, m), a.slope);
+            u[l] = gatrec::gat_edge_score(s_j, a.score_dst[i * H + h], r, D, m);
+            logit[l] = gatrec::leaky_relu(u[l], a.slope);
           }
         }
         if (Form == attention_form::gatv2) W::group_sum(logit);
+        W::group_sum(gz);
         for (int l = 0; l < 32; ++l) {
           const offset_t k = base + W::group(l);
           if (k >= ke) continue;
-          const S w = keep(a, edge[l], h) * gatrec::softmax_weight(logit[l], lse[l]);
+          // dl recomputed as pass 1 computed it (the kernel keeps no per-edge array).
+          const S kappa = keep(a, edge[l], h), alpha = gatrec::softmax_weight(logit[l], lse[l]);
+          const S dlv = gatrec::softmax_logit_grad(alpha, kappa * gz[l], s_i[l]);
+          const S w = kappa * alpha;
           if (Form == attention_form::gatv2) {
-            gatrec::gatv2_source_grad(zj[l].v, t[l].v, pe[l].v, att[l].v, a.slope, w, gi[l].v, dlv[l], acc[l].v);
+            gatrec::gatv2_source_grad(zj[l].v, t[l].v, pe[l].v, att[l].v, a.slope, w, gi[l].v, dlv, acc[l].v);
           } else {
             gatrec::softmax_accumulate(acc[l].v, S(1), w, gi[l].v);
-            ds[l] += dlv[l];
+            ds[l] += gatrec::gat_score_grad(dlv, u[l], a.slope);
           }
         }
       }
@@ -847,7 +881,7 @@ void run_emulated_layer(const attention_case& cs, double tol) {
   // Backward.
   a.dy = flat(dy);
   const std::int64_t slots = std::max(in_ch.num_slots(), out_ch.num_slots());
-  a.dl.assign(static_cast<std::size_t>(g.num_edges()) * H, poison);
+  a.softmax_sum.assign(static_cast<std::size_t>(n) * H, poison);
   a.dz.assign(static_cast<std::size_t>(n) * HC, poison);
   a.part_vec.assign(static_cast<std::size_t>(slots) * H * C, poison);
   a.part_scalar.assign(static_cast<std::size_t>(slots) * H, poison);
@@ -930,8 +964,8 @@ void run_emulated_layer(const attention_case& cs, double tol) {
     expect_close("d " + p->name, got.data(), p->grad.data(), static_cast<std::size_t>(got.size()), tol, cs.tiny == 1);
   }
   expect_close("dx", dx.data(), dx_ref.data(), static_cast<std::size_t>(dx.size()), tol);
-  // Intermediate per-edge gradients: every slot written.
-  for (S v : a.dl) ASSERT_FALSE(std::isnan(v)) << "an edge gradient was never written";
+  // Every destination's softmax sum and log-sum-exp written (nodes without in-edges too).
+  for (S v : a.softmax_sum) ASSERT_FALSE(std::isnan(v)) << "a softmax sum was never written";
   for (S v : a.lse) ASSERT_FALSE(std::isnan(v)) << "a log-sum-exp was never written";
 }
 
