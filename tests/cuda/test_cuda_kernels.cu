@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "cuda/attention_cases.hpp"
@@ -93,6 +94,14 @@ TEST(CudaKernels, FusedForwardForInferenceWithoutTheAggregateBuffer) {
   a.part_acc = part_acc.data();
   gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in);
   gatrec::test::expect_matrix_near("y", y.download(), r.y, tolerance);
+  // z one float into a larger buffer: rows are no longer 16-byte aligned, so the launcher must take
+  // the scalar layout (float4 loads there stop the kernel on a GPU and on the emulation).
+  device_matrix z_shifted(1, z.size() + 1);
+  GATREC_CUDA_TRY(cudaMemcpy(z_shifted.data() + 1, z.data(), sizeof(float) * z.size(), cudaMemcpyDeviceToDevice));
+  a.z = z_shifted.data() + 1;
+  gatrec::test::poison(y);
+  gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in);
+  gatrec::test::expect_matrix_near("y (misaligned z)", y.download(), r.y, tolerance);
   a.lse = nullptr;
   EXPECT_THROW(gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in), gatrec::logic_error);
 }
@@ -182,5 +191,37 @@ TEST(CudaGraph, TransposeHoldsEachSlotsEdgeIdAndDestination) {
   EXPECT_GE(dg.bytes(), graph_bytes);
   EXPECT_LT(dg.bytes(), graph_bytes + graph_bytes / 4) << "the chunk lists are small beside the edges";
 }
+
+#if defined(GATREC_CUDA_EMULATION)
+// One 16-wide row through the float4 layout of groups of 4 lanes, as the fused kernels load and
+// store head rows.
+__global__ void copy_row_kernel(const float* row, float* out) {
+  using L = gatrec::cuda::kernels::lane_layout<4, 1, 4>;
+  const int rank = static_cast<int>(threadIdx.x) % L::group;
+  float f[L::values];
+  gatrec::cuda::kernels::load_fragment<L>(row, 16, rank, f);
+  if (threadIdx.x < L::group) gatrec::cuda::kernels::store_fragment<L>(out, 16, rank, f);
+}
+
+cudaError_t copy_row(const float* row, float* out) {
+  gatrec::cuda::launch_kernel(copy_row_kernel, {1, 32, 0, nullptr}, row, out);
+  return cudaDeviceSynchronize();
+}
+
+// A GPU stops a kernel whose float4 access is not 16-byte aligned; the emulation must too, or a
+// float4 layout chosen for a misaligned row would pass in CI and fault on the first GPU run. (A
+// failed kernel leaves a sticky error, so the failing launches run in child processes.)
+TEST(CudaEmulation, AMisalignedFloat4AccessFailsTheKernelAsOnAGpu) {
+  const matrix<float> values = gatrec::test::random_matrix<float>(1, 32, 3);
+  const device_matrix buffer(values);
+  device_matrix out(1, 32);
+  ASSERT_EQ(copy_row(buffer.data(), out.data()), cudaSuccess);
+  EXPECT_EQ(out.download().leftCols(16), values.leftCols(16));
+  EXPECT_EXIT(std::exit(copy_row(buffer.data() + 1, out.data()) == cudaErrorLaunchFailure ? 0 : 1),
+              ::testing::ExitedWithCode(0), "misaligned address: a 16-byte float4 load at .*, 4 bytes past");
+  EXPECT_EXIT(std::exit(copy_row(buffer.data(), out.data() + 2) == cudaErrorLaunchFailure ? 0 : 1),
+              ::testing::ExitedWithCode(0), "misaligned address: a 16-byte float4 store at .*, 8 bytes past");
+}
+#endif
 
 }  // namespace

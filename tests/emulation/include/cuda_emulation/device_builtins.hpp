@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <type_traits>
 
@@ -60,6 +61,21 @@ T from_bits(std::uint64_t bits) {
   return v;
 }
 inline int lane_id() { return scheduler().current_thread() % 32; }
+
+/// A vector load or store of `bytes` (8 or 16) at `p` in device code: the GPU requires natural
+/// alignment and stops the kernel otherwise (cudaErrorMisalignedAddress); so does this. Kernels
+/// call it where they reinterpret a float pointer as float4 (kernels/warp_fragments.cuh).
+inline void expect_vector_aligned(const void* p, std::size_t bytes, const char* what) {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  if (address % bytes == 0) return;
+  char why[200];
+  std::snprintf(why, sizeof why,
+                "misaligned address: a %zu-byte %s at %p, %zu bytes past a %zu-byte boundary "
+                "(cudaErrorMisalignedAddress on a GPU)",
+                bytes, what, p, static_cast<std::size_t>(address % bytes), bytes);
+  scheduler().fail(why);
+}
+
 // The lane a shuffle reads, within segments of `width` lanes.
 inline int segment_lane(int lane, int offset_in_segment, int width) { return (lane & ~(width - 1)) + (offset_in_segment & (width - 1)); }
 }  // namespace cuda_emulation
