@@ -258,7 +258,8 @@ struct emulated_buffers {
   std::uint64_t seed = 0, step = 0;
   std::vector<S> z, z_dst, score_src, score_dst, att, att_dst, edge_weight, bias;  // inputs
   std::vector<S> y, o, lse, alpha, part_state, part_acc;                            // forward
-  std::vector<S> dy, softmax_sum, dz, dz_dst, d_score_src, d_score_dst, warp_partial, part_vec, part_scalar;
+  std::vector<S> dy, dz, dz_dst, d_score_src, d_score_dst, warp_partial, part_vec, part_scalar;  // backward
+  std::vector<S> softmax_sum, part_softmax_sum;  // S_i per destination and head; pass 0's per-chunk sums
 };
 
 template <class S>
@@ -406,7 +407,7 @@ void emulate_forward_merge_and_mean(emulated_buffers<S>& a, const csr_graph& g, 
 // kernels::attention_backward_dst_kernel
 template <attention_form Form, class W, class S>
 void emulate_backward_dst_kernel(emulated_buffers<S>& a, const csr_graph& g, const segment_chunks& ch,
-                                 const warp_schedule& s) {
+                                 const warp_schedule& s, bool split_sums_only) {
   constexpr int N = W::N, P = W::P, G = W::G;
   using frag = typename W::frag;
   const int H = a.heads, C = a.width, D = a.edge_dim;
@@ -442,6 +443,7 @@ void emulate_backward_dst_kernel(emulated_buffers<S>& a, const csr_graph& g, con
       const index_t i = ch.node[c];
       const offset_t eb = ch.begin[c], ee = ch.end[c];
       const std::int64_t slot = ch.slot[c];
+      if (split_sums_only && slot < 0) continue;
       std::array<frag, 32> gi, t, dt;
       std::array<S, 32> dd{};
       const S d_i = Form == attention_form::gat ? a.score_dst[i * H + h] : S(0);
@@ -485,24 +487,29 @@ void emulate_backward_dst_kernel(emulated_buffers<S>& a, const csr_graph& g, con
         }
         return et;
       };
-      // The sweep for S_i over one chunk's edges (pass 1; pass 0 for a split node's chunks).
-      auto sweep = [&](std::int64_t k) {
+      // The sweep for S_i over this chunk's edges (pass 1; pass 0 for a split node's chunk).
+      auto sweep = [&] {
         std::array<S, 32> w{};
-        for (offset_t base = ch.begin[k]; base < ch.end[k]; base += P) {
-          const edge_terms et = recompute(base, ch.end[k]);
+        for (offset_t base = eb; base < ee; base += P) {
+          const edge_terms et = recompute(base, ee);
           for (int l = 0; l < 32; ++l)
-            if (base + W::group(l) < ch.end[k]) w[l] += et.alpha[l] * et.dalpha[l];
+            if (base + W::group(l) < ee) w[l] += et.alpha[l] * et.dalpha[l];
         }
         W::sum_over_groups(w);
         return w[0];
       };
+      if (split_sums_only) {
+        a.part_softmax_sum[slot * H + h] = sweep();
+        continue;
+      }
       std::int64_t first = c;
       while (first > 0 && ch.node[first - 1] == i) --first;
       S weighted = 0;
       if (slot < 0) {
-        weighted = sweep(c);
-      } else {  // split_softmax_sum: the node's chunks' sums in chunk order
-        for (std::int64_t k = first; k < ch.num_chunks() && ch.node[k] == i; ++k) weighted += sweep(k);
+        weighted = sweep();
+      } else {  // split_softmax_sum: the node's pass-0 sums in chunk order
+        for (std::int64_t k = first; k < ch.num_chunks() && ch.node[k] == i; ++k)
+          weighted += a.part_softmax_sum[ch.slot[k] * H + h];
       }
       if (c == first) a.softmax_sum[i * H + h] = weighted;
       for (offset_t base = eb; base < ee; base += P) {
@@ -537,6 +544,7 @@ void emulate_backward_dst_kernel(emulated_buffers<S>& a, const csr_graph& g, con
           a.part_scalar[slot * H + h] = dd[0];
       }
     }
+    if (split_sums_only) continue;
     if (Form == attention_form::gatv2) {
       W::sum_over_groups(da);
       for (int k = 0; k < max_fused_edge_dim; ++k) {
@@ -882,6 +890,7 @@ void run_emulated_layer(const attention_case& cs, double tol) {
   a.dy = flat(dy);
   const std::int64_t slots = std::max(in_ch.num_slots(), out_ch.num_slots());
   a.softmax_sum.assign(static_cast<std::size_t>(n) * H, poison);
+  a.part_softmax_sum.assign(static_cast<std::size_t>(in_ch.num_slots()) * H, poison);
   a.dz.assign(static_cast<std::size_t>(n) * HC, poison);
   a.part_vec.assign(static_cast<std::size_t>(slots) * H * C, poison);
   a.part_scalar.assign(static_cast<std::size_t>(slots) * H, poison);
@@ -893,7 +902,9 @@ void run_emulated_layer(const attention_case& cs, double tol) {
     a.d_score_src.assign(static_cast<std::size_t>(n) * H, poison);
     a.d_score_dst.assign(static_cast<std::size_t>(n) * H, poison);
   }
-  emulate_backward_dst_kernel<Form, W>(a, g, in_ch, s1);
+  // Pass 0 (the split destinations' per-chunk sums of S_i) and pass 1, the kernel's two launches.
+  if (in_ch.num_splits() > 0) emulate_backward_dst_kernel<Form, W>(a, g, in_ch, s1, true);
+  emulate_backward_dst_kernel<Form, W>(a, g, in_ch, s1, false);
   emulate_backward_merge<Form>(a, in_ch, false);
   emulate_backward_src_kernel<Form, W>(a, g, out_ch, s2);
   emulate_backward_merge<Form>(a, out_ch, true);
