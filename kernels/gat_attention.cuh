@@ -145,6 +145,27 @@ __device__ __forceinline__ void finish_node_head(const attention_forward_args& a
   }
 }
 
+/// Head h's edge-feature weights, constant for a warp: GATv2 the rows W_e[k] (this lane's columns
+/// of the head), GAT the folded scalars M[k][h]; features beyond edge_dim read as 0.
+template <attention_form Form, class L>
+__device__ __forceinline__ void load_head_edge_weights(const float* edge_weight, int heads, int width, int edge_dim,
+                                                       int h, int rank, float (&we)[max_fused_edge_dim][L::values],
+                                                       float (&m)[max_fused_edge_dim]) {
+  if constexpr (Form == attention_form::gatv2) {
+    const std::int64_t row = static_cast<std::int64_t>(heads) * width;
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) {
+      if (k < edge_dim)
+        load_fragment<L>(edge_weight + k * row + static_cast<std::int64_t>(h) * width, width, rank, we[k]);
+      else
+        zero_fragment(we[k]);
+    }
+  } else {
+#pragma unroll
+    for (int k = 0; k < max_fused_edge_dim; ++k) m[k] = k < edge_dim ? edge_weight[k * heads + h] : 0.f;
+  }
+}
+
 /// The fused forward: each active warp walks (chunk, head) items; its groups take one in-edge each.
 template <attention_form Form, class L>
 __global__ void __launch_bounds__(attention_block_threads, 2)
@@ -162,19 +183,8 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
   float att[N];
   float we[max_fused_edge_dim][N];
   float m[max_fused_edge_dim];
-  if constexpr (Form == attention_form::gatv2) {
-    load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
-#pragma unroll
-    for (int k = 0; k < max_fused_edge_dim; ++k) {
-      if (k < D)
-        load_fragment<L>(a.edge_weight + k * HC + static_cast<std::int64_t>(h) * C, C, rank, we[k]);
-      else
-        zero_fragment(we[k]);
-    }
-  } else {
-#pragma unroll
-    for (int k = 0; k < max_fused_edge_dim; ++k) m[k] = k < D ? a.edge_weight[k * H + h] : 0.f;
-  }
+  if constexpr (Form == attention_form::gatv2) load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
+  load_head_edge_weights<Form, L>(a.edge_weight, H, C, D, h, rank, we, m);
 
   for (std::int64_t c = warp / H; c < ch.num_chunks; c += warps_per_head) {
     const index_t i = ch.node[c];

@@ -128,19 +128,8 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     zero_fragment(dwe[k]);
     dm[k] = 0.f;
   }
-  if constexpr (Form == attention_form::gatv2) {
-    load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
-#pragma unroll
-    for (int k = 0; k < max_fused_edge_dim; ++k) {
-      if (k < D)
-        load_fragment<L>(a.edge_weight + k * HC + static_cast<std::int64_t>(h) * C, C, rank, we[k]);
-      else
-        zero_fragment(we[k]);
-    }
-  } else {
-#pragma unroll
-    for (int k = 0; k < max_fused_edge_dim; ++k) m[k] = k < D ? a.edge_weight[k * H + h] : 0.f;
-  }
+  if constexpr (Form == attention_form::gatv2) load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
+  load_head_edge_weights<Form, L>(a.edge_weight, H, C, D, h, rank, we, m);
 
   for (std::int64_t c = warp / H; c < ch.num_chunks; c += warps_per_head) {
     const index_t i = ch.node[c];
@@ -294,19 +283,9 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
   float we[max_fused_edge_dim][N];
   float m[max_fused_edge_dim];
   load_fragment<L>(a.att + static_cast<std::int64_t>(h) * C, C, rank, att);
-  if constexpr (Form == attention_form::gatv2) {
-#pragma unroll
-    for (int k = 0; k < max_fused_edge_dim; ++k) {
-      if (k < D)
-        load_fragment<L>(a.edge_weight + k * HC + static_cast<std::int64_t>(h) * C, C, rank, we[k]);
-      else
-        zero_fragment(we[k]);
-    }
-  } else {
+  if constexpr (Form == attention_form::gat)
     load_fragment<L>(a.att_dst + static_cast<std::int64_t>(h) * C, C, rank, att_dst);
-#pragma unroll
-    for (int k = 0; k < max_fused_edge_dim; ++k) m[k] = k < D ? a.edge_weight[k * H + h] : 0.f;
-  }
+  load_head_edge_weights<Form, L>(a.edge_weight, H, C, D, h, rank, we, m);
 
   for (std::int64_t c = warp / H; c < ch.num_chunks; c += warps_per_head) {
     const index_t j = ch.node[c];
