@@ -7,8 +7,8 @@
 /// Pass 1 walks destinations (chunks of in-edges). Per edge it recomputes the logit, the weight
 /// alpha = exp(l - lse) and dalpha = kappa <g_i, z_j>, then dl = alpha (dalpha - S_i) with
 /// S_i = sum_f alpha_f dalpha_f, and the LeakyReLU backward; it writes the destination-owned
-/// gradients (GAT dd_i, GATv2 dt_i) and S_i (N x H), and accumulates parameter gradients (GAT dM,
-/// GATv2 da and dW_e) in registers of the warp, whose head is fixed.
+/// gradients (GAT dd_i, GATv2 dt_i) and (lse_i, S_i) pairs (N x H), and accumulates parameter
+/// gradients (GAT dM, GATv2 da and dW_e) in registers of the warp, whose head is fixed.
 /// S_i is summed by a first sweep over the chunk's edges (split nodes: a pass 0 over their chunks
 /// writes per-chunk sums that pass 1 adds in chunk order). S_i also equals <g_i, o_i>, which needs
 /// no sweep; the comment at the sweep in pass 1 says why that shortcut is not used.
@@ -21,8 +21,8 @@
 ///
 /// Memory traffic per edge and head (GATv2): pass 1 reads the source index, the feature and z_j^h
 /// twice (8C B); pass 2 reads the edge id and the destination (in slot order), the feature, the
-/// destination's lse and S_i, t_i^h and g_i^h (8C B). Per node and head: t, g (pass 1), z (pass 2)
-/// and the outputs dt, S, dz.
+/// destination's (lse, S_i) pair in one load, t_i^h and g_i^h (8C B). Per node and head: t, g
+/// (pass 1), z (pass 2) and the outputs dt, (lse, S), dz.
 
 #include <cuda_runtime.h>
 
@@ -52,7 +52,7 @@ struct attention_backward_args {
   const float* lse = nullptr;        ///< (N, H)
   const float* dy = nullptr;         ///< (N, concat ? HC : C) output gradient
   // Outputs.
-  float* softmax_sum = nullptr;      ///< (N, H) S_i = sum_e alpha_e dalpha_e (pass 1, read by pass 2)
+  float2* softmax_stats = nullptr;   ///< (N, H) {lse_i, S_i = sum_e alpha_e dalpha_e} (pass 1, read by pass 2)
   float* dz = nullptr;               ///< (N, HC) dL/dz (pass 2)
   float* dz_dst = nullptr;           ///< (N, HC) GATv2 dL/dt (pass 1)
   float* d_score_src = nullptr;      ///< (N, H) GAT dL/ds (pass 2)
@@ -200,8 +200,10 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
       }
     }
     // Pass 2 recomputes each edge's dl from S_i (one value per destination and head) rather than
-    // reading an (E, H) array that pass 1 would write: the first chunk of each node stores it.
-    if (lane == 0 && (c == 0 || ch.node[c - 1] != i)) a.softmax_sum[static_cast<std::int64_t>(i) * H + h] = weighted;
+    // reading an (E, H) array that pass 1 would write: the first chunk of each node stores it,
+    // beside lse_i, so that pass 2 gets both in one 8-byte load.
+    if (lane == 0 && (c == 0 || ch.node[c - 1] != i))
+      store_float2(a.softmax_stats + static_cast<std::int64_t>(i) * H + h, make_float2(lse, weighted));
 
     float dt[N];
     zero_fragment(dt);
@@ -314,8 +316,9 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
       if (active) {
         const float* r = g.edge_features + e * g.feature_stride;
         load_output_grad<L>(a, i, h, rank, gi);
-        lse = a.lse[static_cast<std::int64_t>(i) * H + h];
-        s_i = a.softmax_sum[static_cast<std::int64_t>(i) * H + h];
+        const float2 stats = load_float2(a.softmax_stats + static_cast<std::int64_t>(i) * H + h);
+        lse = stats.x;
+        s_i = stats.y;
         gz = partial_dot(gi, zj);
         if constexpr (Form == attention_form::gatv2) {
           load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t);
@@ -480,7 +483,7 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
                         const chunk_view& out_chunks, cudaStream_t stream = nullptr) {
   check_attention_shapes(g, in_chunks, a.heads, a.width, a.edge_dim);
   GATREC_EXPECTS(out_chunks.num_chunks >= g.num_nodes, "the out-edge chunk list does not cover the graph");
-  GATREC_EXPECTS(a.z && a.lse && a.dy && a.softmax_sum && a.dz && a.att, "missing backward buffers");
+  GATREC_EXPECTS(a.z && a.lse && a.dy && a.softmax_stats && a.dz && a.att, "missing backward buffers");
   GATREC_EXPECTS(in_chunks.num_slots == 0 || a.part_softmax_sum != nullptr,
                  "split destinations need the softmax-sum workspace");
   GATREC_EXPECTS(a.edge_dim == 0 || a.edge_weight != nullptr, "edge features need edge weights");

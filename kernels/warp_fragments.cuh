@@ -38,6 +38,21 @@ __device__ __forceinline__ void store_float4(float* p, float4 v) {
   *reinterpret_cast<float4*>(p) = v;
 }
 
+/// The float2 at `p` (8-byte aligned), checked like load_float4.
+__device__ __forceinline__ float2 load_float2(const float2* p) {
+#if defined(GATREC_CUDA_EMULATION)
+  ::cuda_emulation::expect_vector_aligned(p, sizeof(float2), "float2 load");
+#endif
+  return *p;
+}
+
+__device__ __forceinline__ void store_float2(float2* p, float2 v) {
+#if defined(GATREC_CUDA_EMULATION)
+  ::cuda_emulation::expect_vector_aligned(p, sizeof(float2), "float2 store");
+#endif
+  *p = v;
+}
+
 /// A lane layout as template constants (see gatrec::choose_lane_layout).
 template <int Vec, int PerLane, int Group>
 struct lane_layout {

@@ -238,10 +238,10 @@ void attention_core(benchmark::State& state) {
   fa.part_acc = part_acc.data();
 
   gatrec::cuda::attention_backward_args ba;
-  device_matrix softmax_sum, dz, dz_dst, ds, dd, partial, reduced, part_vec, part_scalar, part_softmax_sum;
+  device_matrix softmax_stats, dz, dz_dst, ds, dd, partial, reduced, part_vec, part_scalar, part_softmax_sum;
   if (backward && !use_library) {
     const std::int64_t slots = std::max(in.num_slots, out.num_slots);
-    softmax_sum.resize(n, H);
+    softmax_stats.resize(n, 2 * static_cast<std::int64_t>(H));
     dz.resize(n, HC);
     dz_dst.resize(n, HC);
     ds.resize(n, H);
@@ -263,7 +263,7 @@ void attention_core(benchmark::State& state) {
     ba.edge_weight = fa.edge_weight;
     ba.lse = lse.data();
     ba.dy = dy.data();
-    ba.softmax_sum = softmax_sum.data();
+    ba.softmax_stats = reinterpret_cast<float2*>(softmax_stats.data());
     ba.dz = dz.data();
     ba.dz_dst = dz_dst.data();
     ba.d_score_src = ds.data();

@@ -47,7 +47,7 @@ class device_attention_layer {
     device_matrix alpha;           // (E, H) when store_attention
     device_matrix part_state, part_acc;  // forward workspace for split nodes
     // Backward.
-    device_matrix softmax_sum;     // (N, H) S_i from pass 1 (pass 2 recomputes each edge's dl from it)
+    device_matrix softmax_stats;   // (N, 2H): {lse_i, S_i} per head from pass 1 (pass 2 recomputes dl from them)
     device_matrix dz, dz_dst;      // (N, HC)
     device_matrix d_score_src, d_score_dst;  // (N, H) GAT
     device_matrix warp_partial, reduced, part_vec, part_scalar, part_softmax_sum;
@@ -169,7 +169,7 @@ class device_attention_layer {
 
     const int pw = backward_partial_width(form, C, D);
     const std::int64_t slots = std::max(in.num_slots, out.num_slots);
-    ctx.softmax_sum.resize(n, H);
+    ctx.softmax_stats.resize(n, 2 * static_cast<std::int64_t>(H));
     ctx.dz.resize(n, HC);
     ctx.warp_partial.resize(std::max<std::int64_t>(1, backward_partial_size(form, in, H, C, D)), 1);
     ctx.reduced.resize(H, std::max(pw, 1));
@@ -189,7 +189,7 @@ class device_attention_layer {
     a.att = att_.value.data();
     a.lse = ctx.lse.data();
     a.dy = dy.data();
-    a.softmax_sum = ctx.softmax_sum.data();
+    a.softmax_stats = reinterpret_cast<float2*>(ctx.softmax_stats.data());
     a.dz = ctx.dz.data();
     a.warp_partial = ctx.warp_partial.data();
     a.part_vec = ctx.part_vec.data();
