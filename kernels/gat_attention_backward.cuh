@@ -203,7 +203,7 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     // reading an (E, H) array that pass 1 would write: the first chunk of each node stores it,
     // beside lse_i, so that pass 2 gets both in one 8-byte load.
     if (lane == 0 && (c == 0 || ch.node[c - 1] != i))
-      store_float2(a.softmax_stats + static_cast<std::int64_t>(i) * H + h, make_float2(lse, weighted));
+      store_vector(a.softmax_stats + static_cast<std::int64_t>(i) * H + h, make_float2(lse, weighted));
 
     float dt[N];
     zero_fragment(dt);
@@ -316,7 +316,7 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
       if (active) {
         const float* r = g.edge_features + e * g.feature_stride;
         load_output_grad<L>(a, i, h, rank, gi);
-        const float2 stats = load_float2(a.softmax_stats + static_cast<std::int64_t>(i) * H + h);
+        const float2 stats = load_vector(a.softmax_stats + static_cast<std::int64_t>(i) * H + h);
         lse = stats.x;
         s_i = stats.y;
         gz = partial_dot(gi, zj);

@@ -22,33 +22,21 @@ namespace gatrec::cuda::kernels {
 
 inline constexpr unsigned full_warp_mask = 0xffffffffu;
 
-/// The float4 at `p` (16-byte aligned: the launchers pick float4 layouts only for aligned rows).
-/// The CPU emulation of CUDA checks that alignment, which the GPU enforces by stopping the kernel.
-__device__ __forceinline__ float4 load_float4(const float* p) {
+/// A vector (float2, float4) load or store: the address must be aligned to the vector's size,
+/// which the GPU enforces by stopping the kernel and the CPU emulation of CUDA checks. The
+/// launchers pick float4 layouts only for 16-byte aligned rows.
+template <class V>
+__device__ __forceinline__ V load_vector(const V* p) {
 #if defined(GATREC_CUDA_EMULATION)
-  ::cuda_emulation::expect_vector_aligned(p, sizeof(float4), "float4 load");
-#endif
-  return *reinterpret_cast<const float4*>(p);
-}
-
-__device__ __forceinline__ void store_float4(float* p, float4 v) {
-#if defined(GATREC_CUDA_EMULATION)
-  ::cuda_emulation::expect_vector_aligned(p, sizeof(float4), "float4 store");
-#endif
-  *reinterpret_cast<float4*>(p) = v;
-}
-
-/// The float2 at `p` (8-byte aligned), checked like load_float4.
-__device__ __forceinline__ float2 load_float2(const float2* p) {
-#if defined(GATREC_CUDA_EMULATION)
-  ::cuda_emulation::expect_vector_aligned(p, sizeof(float2), "float2 load");
+  ::cuda_emulation::expect_vector_aligned(p, sizeof(V), "vector load");
 #endif
   return *p;
 }
 
-__device__ __forceinline__ void store_float2(float2* p, float2 v) {
+template <class V>
+__device__ __forceinline__ void store_vector(V* p, V v) {
 #if defined(GATREC_CUDA_EMULATION)
-  ::cuda_emulation::expect_vector_aligned(p, sizeof(float2), "float2 store");
+  ::cuda_emulation::expect_vector_aligned(p, sizeof(V), "vector store");
 #endif
   *p = v;
 }
@@ -74,7 +62,7 @@ __device__ __forceinline__ void load_fragment(const float* __restrict__ row, int
     const int col = ::gatrec::fragment_column(rank, k, 0, L::group, L::vec);
     if constexpr (L::vec == 4) {
       float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-      if (col < width) v = load_float4(row + col);
+      if (col < width) v = load_vector(reinterpret_cast<const float4*>(row + col));
       f[4 * k + 0] = v.x;
       f[4 * k + 1] = v.y;
       f[4 * k + 2] = v.z;
@@ -94,7 +82,7 @@ __device__ __forceinline__ void store_fragment(float* __restrict__ row, int widt
     const int col = ::gatrec::fragment_column(rank, k, 0, L::group, L::vec);
     if (col >= width) continue;
     if constexpr (L::vec == 4) {
-      store_float4(row + col, make_float4(f[4 * k], f[4 * k + 1], f[4 * k + 2], f[4 * k + 3]));
+      store_vector(reinterpret_cast<float4*>(row + col), make_float4(f[4 * k], f[4 * k + 1], f[4 * k + 2], f[4 * k + 3]));
     } else {
       row[col] = f[k];
     }

@@ -219,9 +219,9 @@ TEST(CudaEmulation, AMisalignedFloat4AccessFailsTheKernelAsOnAGpu) {
   ASSERT_EQ(copy_row(buffer.data(), out.data()), cudaSuccess);
   EXPECT_EQ(out.download().leftCols(16), values.leftCols(16));
   EXPECT_EXIT(std::_Exit(copy_row(buffer.data() + 1, out.data()) == cudaErrorLaunchFailure ? 0 : 1),
-              ::testing::ExitedWithCode(0), "misaligned address: a 16-byte float4 load at .*, 4 bytes past");
+              ::testing::ExitedWithCode(0), "misaligned address: a 16-byte vector load at .*, 4 bytes past");
   EXPECT_EXIT(std::_Exit(copy_row(buffer.data(), out.data() + 2) == cudaErrorLaunchFailure ? 0 : 1),
-              ::testing::ExitedWithCode(0), "misaligned address: a 16-byte float4 store at .*, 8 bytes past");
+              ::testing::ExitedWithCode(0), "misaligned address: a 16-byte vector store at .*, 8 bytes past");
 }
 #endif
 

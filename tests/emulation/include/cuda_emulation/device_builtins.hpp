@@ -64,7 +64,7 @@ inline int lane_id() { return scheduler().current_thread() % 32; }
 
 /// A vector load or store of `bytes` (8 or 16) at `p` in device code: the GPU requires natural
 /// alignment and stops the kernel otherwise (cudaErrorMisalignedAddress); so does this. Kernels
-/// call it where they reinterpret a float pointer as float4 (kernels/warp_fragments.cuh).
+/// call it through load_vector/store_vector (kernels/warp_fragments.cuh).
 inline void expect_vector_aligned(const void* p, std::size_t bytes, const char* what) {
   const auto address = reinterpret_cast<std::uintptr_t>(p);
   if (address % bytes == 0) return;
