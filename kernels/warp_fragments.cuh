@@ -82,7 +82,8 @@ __device__ __forceinline__ void store_fragment(float* __restrict__ row, int widt
     const int col = ::gatrec::fragment_column(rank, k, 0, L::group, L::vec);
     if (col >= width) continue;
     if constexpr (L::vec == 4) {
-      store_vector(reinterpret_cast<float4*>(row + col), make_float4(f[4 * k], f[4 * k + 1], f[4 * k + 2], f[4 * k + 3]));
+      store_vector(reinterpret_cast<float4*>(row + col),
+                   make_float4(f[4 * k], f[4 * k + 1], f[4 * k + 2], f[4 * k + 3]));
     } else {
       row[col] = f[k];
     }

@@ -71,8 +71,8 @@ void check_layer(const attention_case& cs, bool check_determinism) {
     // Size every buffer, then poison everything the checked run must write.
     layer.forward(blas, dg, dx_in, y, ctx, mode);
     layer.backward(blas, ctx, d_dy, &dx);
-    for (device_matrix* m : {&y, &ctx.o, &ctx.lse, &ctx.alpha, &ctx.softmax_stats, &ctx.dz, &ctx.dz_dst, &ctx.d_score_src,
-                             &ctx.d_score_dst, &ctx.z, &ctx.z_dst, &ctx.score_src, &ctx.score_dst})
+    for (device_matrix* m : {&y, &ctx.o, &ctx.lse, &ctx.alpha, &ctx.softmax_stats, &ctx.dz, &ctx.dz_dst,
+                             &ctx.d_score_src, &ctx.d_score_dst, &ctx.z, &ctx.z_dst, &ctx.score_src, &ctx.score_dst})
       gatrec::test::poison(*m);
     gatrec::cuda::zero_grad(dparams);
     dx.set_zero();
