@@ -51,7 +51,8 @@ TEST(CudaSmoke, ErrorsBecomeCudaErrorWithTheCallSite) {
 }
 
 // What device buffers hold, now and at the peak: counted at allocation and release, moves carry
-// their bytes, a reset starts the peak from what is held now.
+// their bytes, shrinking keeps the allocation (and its count), a reset starts the peak from what
+// is held now.
 TEST(CudaSmoke, BufferBytesCountWhatIsHeldAndThePeak) {
   GATREC_SKIP_WITHOUT_GPU();
   const std::size_t base = gatrec::cuda::buffer_bytes_in_use();
@@ -63,11 +64,24 @@ TEST(CudaSmoke, BufferBytesCountWhatIsHeldAndThePeak) {
     EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 8000);
     gatrec::cuda::device_buffer<float> moved = std::move(a);
     EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 8000);
-    b.resize(100);  // 4,000 bytes freed, 800 allocated
-    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 4800);
+    const double* held = b.data();
+    b.resize(100);  // shrinking keeps the allocation
+    EXPECT_EQ(b.size(), 100u);
+    EXPECT_EQ(b.capacity(), 500u);
+    EXPECT_EQ(b.data(), held);
+    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 8000);
+    b.resize(500);  // back within the capacity: no allocation
+    EXPECT_EQ(b.data(), held);
+    b.resize(600);  // growing: 4,000 bytes freed, 4,800 allocated
+    EXPECT_EQ(b.capacity(), 600u);
+    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 8800);
+    b.clear();
+    EXPECT_EQ(b.capacity(), 0u);
+    EXPECT_EQ(b.data(), nullptr);
+    EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base + 4000);
   }
   EXPECT_EQ(gatrec::cuda::buffer_bytes_in_use(), base);
-  EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base + 8000);
+  EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base + 8800);
   gatrec::cuda::reset_buffer_bytes_peak();
   EXPECT_EQ(gatrec::cuda::buffer_bytes_peak(), base);
   // A failed allocation counts nothing.

@@ -2,6 +2,8 @@
 
 /// @file
 /// @brief An owning, typed device allocation with host copies (RAII; never throws from its destructor).
+/// Shrinking keeps the allocation, so a workspace that serves layers of different widths in turn
+/// allocates once for the widest and never again.
 
 #include <cuda_runtime_api.h>
 
@@ -29,24 +31,33 @@ class device_buffer {
   device_buffer(const device_buffer&) = delete;
   device_buffer& operator=(const device_buffer&) = delete;
   device_buffer(device_buffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
   device_buffer& operator=(device_buffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       size_ = std::exchange(other.size_, 0);
+      capacity_ = std::exchange(other.capacity_, 0);
     }
     return *this;
   }
   ~device_buffer() { release(); }
 
-  /// Reallocates to n elements when the size changes (contents are not preserved).
+  /// Makes the size n elements. Reallocates only when n exceeds the capacity (the contents are then
+  /// lost); otherwise the allocation and its contents stay.
   void resize(std::size_t n) {
-    if (n == size_) return;
-    release();
-    if (n > 0) allocate(n * sizeof(T));
+    if (n > capacity_) {
+      release();
+      allocate(n * sizeof(T));
+      capacity_ = n;
+    }
     size_ = n;
   }
+
+  /// Frees the allocation (size and capacity 0).
+  void clear() noexcept { release(); }
 
   void copy_from_host(const std::vector<T>& host, cudaStream_t stream = nullptr) {
     GATREC_EXPECTS(host.size() == size_, "host vector size differs from the device buffer");
@@ -67,6 +78,8 @@ class device_buffer {
   const T* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   std::size_t bytes() const noexcept { return size_ * sizeof(T); }
+  /// Elements the allocation holds (at least size()).
+  std::size_t capacity() const noexcept { return capacity_; }
 
  private:
   /// cudaMalloc, or a cuda_error that says how much was asked and how much the device has free
@@ -93,14 +106,15 @@ class device_buffer {
   void release() noexcept {
     if (data_ != nullptr) {
       GATREC_CUDA_ASSERT_NOTHROW(cudaFree(data_));
-      detail::note_buffer_released(size_ * sizeof(T));
+      detail::note_buffer_released(capacity_ * sizeof(T));
     }
     data_ = nullptr;
     size_ = 0;
+    capacity_ = 0;
   }
 
   T* data_ = nullptr;
-  std::size_t size_ = 0;
+  std::size_t size_ = 0, capacity_ = 0;
 };
 
 }  // namespace gatrec::cuda

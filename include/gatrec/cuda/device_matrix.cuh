@@ -15,8 +15,9 @@
 
 namespace gatrec::cuda {
 
-/// A (rows, cols) row-major float matrix in device memory. Resizing to the same shape keeps the
-/// allocation, so contexts reused across steps allocate once.
+/// A (rows, cols) row-major float matrix in device memory. Resizing keeps the allocation unless the
+/// matrix grows past it, so contexts reused across steps (and workspaces shared by blocks of
+/// different widths) allocate once.
 class device_matrix {
  public:
   device_matrix() = default;
