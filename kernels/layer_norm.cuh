@@ -5,9 +5,10 @@
 /// in one pass per row, and its backward (docs/math.md sections 3 and 4).
 ///
 /// One warp per row, lanes over the columns. Forward reads the attention output a (and the
-/// residual) once and writes h, the normalised row x_hat and the pre-activation n = gamma x_hat
-/// + beta (what backward needs, as the CPU block keeps); backward reads dh, n, x_hat and writes
-/// the two per-row products whose column sums are the gamma and beta gradients, and dL/da.
+/// residual) once and writes h and the normalised row x_hat; backward reads dh and x_hat,
+/// recomputes the pre-activation n = gamma x_hat + beta for LReLU' (the CPU block keeps n; the
+/// device keeps one (N, width) array less per block), and writes the two per-row products whose
+/// column sums are the gamma and beta gradients, and dL/da.
 
 #include <cuda_runtime_api.h>
 
@@ -26,13 +27,19 @@ namespace kernels {
 inline constexpr int norm_block_threads = 256;
 inline constexpr int norm_block_warps = norm_block_threads / 32;
 
-/// h = LReLU(n) + residual with n = LayerNorm(a) (or n = a without the norm).
+/// The normalised pre-activation from x_hat: one expression for the forward and the backward, so
+/// that both round it alike and LReLU' sees the sign the forward saw.
+__device__ __forceinline__ float normalized_pre_activation(float x_hat, float gamma, float beta) {
+  return x_hat * gamma + beta;
+}
+
+/// h = LReLU(n) + residual with n = LayerNorm(a) = x_hat gamma + beta (or n = a without the
+/// norm). n is not stored: the backward takes it from x_hat, or from a itself.
 __global__ void __launch_bounds__(norm_block_threads)
     norm_activation_forward_kernel(const float* __restrict__ a, const float* __restrict__ gamma,
                                    const float* __restrict__ beta, const float* __restrict__ residual,
-                                   float* __restrict__ h, float* __restrict__ x_hat, float* __restrict__ pre,
-                                   float* __restrict__ inv_std, std::int64_t rows, int width, bool normalize,
-                                   float eps, float slope) {
+                                   float* __restrict__ h, float* __restrict__ x_hat, float* __restrict__ inv_std,
+                                   std::int64_t rows, int width, bool normalize, float eps, float slope) {
   const int lane = threadIdx.x & 31;
   for (std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * norm_block_warps + (threadIdx.x >> 5); r < rows;
        r += static_cast<std::int64_t>(gridDim.x) * norm_block_warps) {
@@ -56,9 +63,8 @@ __global__ void __launch_bounds__(norm_block_threads)
       if (normalize) {
         const float xh = (ar[c] - mean) * inv;
         x_hat[r * width + c] = xh;
-        n = xh * gamma[c] + beta[c];
+        n = normalized_pre_activation(xh, gamma[c], beta[c]);
       }
-      pre[r * width + c] = n;
       float out = ::gatrec::leaky_relu(n, slope);
       if (residual != nullptr) out += residual[r * width + c];
       h[r * width + c] = out;
@@ -68,13 +74,13 @@ __global__ void __launch_bounds__(norm_block_threads)
 
 /// From dh: g = dh LReLU'(n) (written to `grad`, and g x_hat to `grad_xhat`, for the gamma and
 /// beta gradients), then da = inv_std (g gamma - mean(g gamma) - x_hat mean(g gamma x_hat)), or
-/// da = g without the norm.
+/// da = g without the norm (n = a: `pre` is the forward's input).
 __global__ void __launch_bounds__(norm_block_threads)
     norm_activation_backward_kernel(const float* __restrict__ dh, const float* __restrict__ pre,
                                     const float* __restrict__ x_hat, const float* __restrict__ inv_std,
-                                    const float* __restrict__ gamma, float* __restrict__ grad,
-                                    float* __restrict__ grad_xhat, float* __restrict__ da, std::int64_t rows, int width,
-                                    bool normalize, float slope) {
+                                    const float* __restrict__ gamma, const float* __restrict__ beta,
+                                    float* __restrict__ grad, float* __restrict__ grad_xhat, float* __restrict__ da,
+                                    std::int64_t rows, int width, bool normalize, float slope) {
   const int lane = threadIdx.x & 31;
   for (std::int64_t r = static_cast<std::int64_t>(blockIdx.x) * norm_block_warps + (threadIdx.x >> 5); r < rows;
        r += static_cast<std::int64_t>(gridDim.x) * norm_block_warps) {
@@ -85,7 +91,8 @@ __global__ void __launch_bounds__(norm_block_threads)
     }
     float sg = 0.f, sgx = 0.f;
     for (int c = lane; c < width; c += 32) {
-      const float g = dh[base + c] * ::gatrec::leaky_relu_grad(pre[base + c], slope);
+      const float n = normalized_pre_activation(x_hat[base + c], gamma[c], beta[c]);
+      const float g = dh[base + c] * ::gatrec::leaky_relu_grad(n, slope);
       grad[base + c] = g;
       grad_xhat[base + c] = g * x_hat[base + c];
       const float gg = g * gamma[c];
@@ -110,28 +117,32 @@ inline unsigned norm_grid_size(std::int64_t rows) { return warp_per_item_grid_si
 /// h = LReLU(LayerNorm(a)) + residual (residual may be null; without `normalize`, gamma, beta,
 /// x_hat and inv_std may be null and n = a).
 inline void norm_activation_forward(const float* a, const float* gamma, const float* beta, const float* residual,
-                                    float* h, float* x_hat, float* pre, float* inv_std, std::int64_t rows, int width,
+                                    float* h, float* x_hat, float* inv_std, std::int64_t rows, int width,
                                     bool normalize, float eps, float slope, cudaStream_t stream = nullptr) {
   GATREC_EXPECTS(rows >= 0 && width > 0, "bad shape");
   if (rows == 0) return;
-  GATREC_EXPECTS(a && h && pre, "null device pointer");
+  GATREC_EXPECTS(a && h, "null device pointer");
   GATREC_EXPECTS(!normalize || (gamma && beta && x_hat && inv_std), "LayerNorm needs gamma, beta, x_hat, inv_std");
   launch_kernel(kernels::norm_activation_forward_kernel, {norm_grid_size(rows), kernels::norm_block_threads, 0, stream},
-                a, gamma, beta, residual, h, x_hat, pre, inv_std, rows, width, normalize, eps, slope);
+                a, gamma, beta, residual, h, x_hat, inv_std, rows, width, normalize, eps, slope);
   GATREC_CUDA_CHECK_LAST();
 }
 
 /// da from dh (see the kernel); grad and grad_xhat (rows, width) receive the per-row products.
+/// With `normalize`, the forward's x_hat, inv_std, gamma and beta give the pre-activation (`pre`
+/// may be null); without, `pre` is the forward's input a (the others may be null).
 inline void norm_activation_backward(const float* dh, const float* pre, const float* x_hat, const float* inv_std,
-                                     const float* gamma, float* grad, float* grad_xhat, float* da, std::int64_t rows,
-                                     int width, bool normalize, float slope, cudaStream_t stream = nullptr) {
+                                     const float* gamma, const float* beta, float* grad, float* grad_xhat, float* da,
+                                     std::int64_t rows, int width, bool normalize, float slope,
+                                     cudaStream_t stream = nullptr) {
   GATREC_EXPECTS(rows >= 0 && width > 0, "bad shape");
   if (rows == 0) return;
-  GATREC_EXPECTS(dh && pre && da, "null device pointer");
-  GATREC_EXPECTS(!normalize || (x_hat && inv_std && gamma && grad && grad_xhat), "LayerNorm backward buffers missing");
+  GATREC_EXPECTS(dh && da && (normalize || pre), "null device pointer");
+  GATREC_EXPECTS(!normalize || (x_hat && inv_std && gamma && beta && grad && grad_xhat),
+                 "LayerNorm backward buffers missing");
   launch_kernel(kernels::norm_activation_backward_kernel,
-                {norm_grid_size(rows), kernels::norm_block_threads, 0, stream}, dh, pre, x_hat, inv_std, gamma, grad,
-                grad_xhat, da, rows, width, normalize, slope);
+                {norm_grid_size(rows), kernels::norm_block_threads, 0, stream}, dh, pre, x_hat, inv_std, gamma, beta,
+                grad, grad_xhat, da, rows, width, normalize, slope);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -71,8 +71,9 @@ void check_layer(const attention_case& cs, bool check_determinism) {
     // Size every buffer, then poison everything the checked run must write.
     layer.forward(blas, dg, dx_in, y, ctx, mode);
     layer.backward(blas, ctx, d_dy, &dx);
-    for (device_matrix* m : {&y, &ctx.o, &ctx.lse, &ctx.alpha, &ctx.softmax_stats, &ctx.dz, &ctx.dz_dst,
-                             &ctx.d_score_src, &ctx.d_score_dst, &ctx.z, &ctx.z_dst, &ctx.score_src, &ctx.score_dst})
+    auto& ws = ctx.workspace();
+    for (device_matrix* m : {&y, &ctx.o, &ctx.lse, &ctx.alpha, &ws.softmax_stats, &ws.dz, &ws.dz_dst, &ws.d_score_src,
+                             &ws.d_score_dst, &ctx.z, &ctx.z_dst, &ctx.score_src, &ctx.score_dst})
       gatrec::test::poison(*m);
     gatrec::cuda::zero_grad(dparams);
     dx.set_zero();
@@ -95,7 +96,7 @@ void check_layer(const attention_case& cs, bool check_determinism) {
   }
   gatrec::test::expect_matrix_near("dx", got.dx, dx_ref, tolerance);
   // Every destination's softmax sum S_i and log-sum-exp was written (nodes without in-edges too).
-  ASSERT_FALSE(ctx.softmax_stats.download().hasNaN()) << "a softmax sum was never written";
+  ASSERT_FALSE(ctx.workspace().softmax_stats.download().hasNaN()) << "a softmax sum was never written";
   ASSERT_FALSE(ctx.lse.download().hasNaN()) << "a log-sum-exp was never written";
 
   if (check_determinism) {

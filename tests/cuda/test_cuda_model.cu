@@ -4,6 +4,7 @@
 // 384 -> 256 -> 256 -> 64 GATv2 stack. Skips without a GPU.
 #include <gatrec/cuda/device_gat_model.cuh>
 #include <gatrec/cuda/device_graph.cuh>
+#include <gatrec/cuda/device_memory.cuh>
 #include <gatrec/cuda/library_handles.cuh>
 #include <gatrec/nn/gat_model.hpp>
 
@@ -52,7 +53,16 @@ void check_model(const gatrec::gat_model_options& opt, const gatrec::test::atten
   device_matrix dx(n, opt.in_dim);
   gatrec::cuda::device_gat_model::context ctx;
   model.forward(blas, dg, dx_in, ctx, mode);  // sizes the workspace
+  model.backward(blas, ctx, dd, &dx);
+  // The checked run must write whatever it reads: outputs, and the scratch the blocks share.
   for (auto& m : ctx.outputs) gatrec::test::poison(m);
+  gatrec::cuda::block_workspace& ws = ctx.workspace;
+  gatrec::cuda::attention_workspace& aw = ws.attention;
+  for (device_matrix* m : {&ws.attention_out, &ws.residual, &ws.grad, &ws.grad_xhat, &ws.grad_in, &aw.part_state,
+                           &aw.part_acc, &aw.softmax_stats, &aw.dz, &aw.dz_dst, &aw.d_score_src, &aw.d_score_dst,
+                           &aw.warp_partial, &aw.reduced, &aw.part_vec, &aw.part_scalar, &aw.part_softmax_sum,
+                           &ctx.grads[0], &ctx.grads[1]})
+    gatrec::test::poison(*m);
   gatrec::cuda::zero_grad(dparams);
   dx.set_zero();
   const device_matrix& h = model.forward(blas, dg, dx_in, ctx, mode);
@@ -103,6 +113,49 @@ TEST(CudaModel, BlocksWithoutNormOrResidual) {
 TEST(CudaModel, PaperStackMatchesCpu) {
   GATREC_SKIP_WITHOUT_GPU();
   check_model(gatrec::gat_model_options::paper(), small_graph(), "paper 384-256-256-64 GATv2");
+}
+
+// What a stack holds between its forward and backward grows per block by exactly what that
+// block's backward reads (its input is the previous block's output): messages z (and z_dst for
+// GATv2, node scores for GAT), the log-sum-exp, x_hat and 1/std of the LayerNorm, and the output.
+// Every scratch array (attention output before the norm, projected residual, gradients, the fused
+// kernels' workspaces) is shared by the blocks, and the pre-activation is recomputed from x_hat.
+TEST(CudaModel, EachBlockOfAStackKeepsOnlyWhatItsBackwardNeeds) {
+  GATREC_SKIP_WITHOUT_GPU();
+  const gatrec::csr_graph g = gatrec::test::case_graph(small_graph());
+  const std::int64_t n = g.num_nodes();
+  const int heads = 2, width = 16, hc = heads * width;
+  const gatrec::cuda::device_graph dg(g);
+  gatrec::cuda::cublas_handle blas;
+  for (attention_form f : {attention_form::gatv2, attention_form::gat}) {
+    // Bytes of a context after forward + backward through `blocks` identical blocks (hc -> hc).
+    auto context_bytes = [&](std::size_t blocks) {
+      gatrec::gat_model_options opt;
+      opt.form = f;
+      opt.in_dim = hc;
+      opt.layers.assign(blocks, {heads, width, true});
+      gatrec::gat_model<float> host(opt);
+      gatrec::cuda::device_gat_model model(host);
+      const device_matrix x(gatrec::test::random_matrix<float>(n, hc, 5));
+      const device_matrix d_out(gatrec::test::random_matrix<float>(n, hc, 6));
+      device_matrix dx(n, hc);
+      dx.set_zero();
+      const std::size_t before = gatrec::cuda::buffer_bytes_in_use();
+      gatrec::cuda::device_gat_model::context ctx;
+      model.forward(blas, dg, x, ctx);
+      model.backward(blas, ctx, d_out, &dx);
+      return gatrec::cuda::buffer_bytes_in_use() - before;
+    };
+    // 3 and 5 blocks: both use the two input-gradient buffers, so the difference is two blocks'.
+    const std::size_t per_block = (context_bytes(5) - context_bytes(3)) / 2;
+    const std::size_t node_rows = f == attention_form::gatv2 ? 4 * hc + heads + 1  // z, z_dst, x_hat, out; lse; 1/std
+                                                             : 3 * hc + 3 * heads + 1;  // z, x_hat, out; scores, lse; 1/std
+    const std::size_t expected = n * node_rows * sizeof(float) +
+                                 (f == attention_form::gat ? heads * sizeof(float) : 0);  // the folded edge weight
+    std::printf("  %s: %zu bytes per block (%zu floats per node)\n", f == attention_form::gat ? "gat" : "gatv2",
+                per_block, per_block / sizeof(float) / n);
+    EXPECT_EQ(per_block, expected) << (f == attention_form::gat ? "gat" : "gatv2");
+  }
 }
 
 TEST(CudaModel, TwoRunsAreBitIdentical) {

@@ -25,6 +25,17 @@
 
 namespace gatrec::cuda {
 
+/// Scratch of one attention layer: nothing in it carries from a forward to its backward, so the
+/// blocks of a stack, which run one at a time, can share one (device_gat_model does).
+struct attention_workspace {
+  device_matrix part_state, part_acc;  // forward: partial softmax states and sums of split nodes
+  device_matrix softmax_stats;         // (N, 2H): {lse_i, S_i} per head from pass 1 (pass 2 recomputes dl from them)
+  device_matrix dz, dz_dst;            // (N, HC)
+  device_matrix d_score_src, d_score_dst;  // (N, H) GAT
+  device_matrix warp_partial, reduced, part_vec, part_scalar, part_softmax_sum;
+  ones_vector ones;
+};
+
 /// One multi-head attention convolution on the device (float).
 /// @tparam Policy gatrec::gat_policy or gatrec::gatv2_policy
 template <class Policy>
@@ -32,7 +43,7 @@ class device_attention_layer {
  public:
   static constexpr attention_form form = Policy::form;
 
-  /// What backward needs from forward, and reusable workspace (keep one per layer).
+  /// What backward needs from forward (keep one per layer), and where its scratch lives.
   struct context {
     const device_graph* graph = nullptr;
     const device_matrix* x = nullptr;
@@ -45,13 +56,9 @@ class device_attention_layer {
     device_matrix o;               // (N, HC) per-head aggregate, kept for the mean of heads only
     device_matrix lse;             // (N, H)
     device_matrix alpha;           // (E, H) when store_attention
-    device_matrix part_state, part_acc;  // forward workspace for split nodes
-    // Backward.
-    device_matrix softmax_stats;   // (N, 2H): {lse_i, S_i} per head from pass 1 (pass 2 recomputes dl from them)
-    device_matrix dz, dz_dst;      // (N, HC)
-    device_matrix d_score_src, d_score_dst;  // (N, H) GAT
-    device_matrix warp_partial, reduced, part_vec, part_scalar, part_softmax_sum;
-    ones_vector ones;
+    attention_workspace* shared_workspace = nullptr;  ///< scratch owned elsewhere; null: own_workspace
+    attention_workspace own_workspace;
+    attention_workspace& workspace() { return shared_workspace != nullptr ? *shared_workspace : own_workspace; }
   };
 
   device_attention_layer() = default;
@@ -130,8 +137,9 @@ class device_attention_layer {
     // needs from lse), so concatenating layers write y directly and keep no N x HC buffer.
     if (!opt_.concat) ctx.o.resize(n, HC);
     ctx.lse.resize(n, H);
-    ctx.part_state.resize(in.num_slots * H, 2);
-    ctx.part_acc.resize(in.num_slots * H, C);
+    attention_workspace& ws = ctx.workspace();
+    ws.part_state.resize(in.num_slots * H, 2);
+    ws.part_acc.resize(in.num_slots * H, C);
     if (ctx.store_attention) ctx.alpha.resize(graph.num_edges(), H);
     y.resize(n, out_dim());
 
@@ -147,8 +155,8 @@ class device_attention_layer {
     a.o = opt_.concat ? nullptr : ctx.o.data();
     a.lse = ctx.lse.data();
     a.alpha = ctx.store_attention ? ctx.alpha.data() : nullptr;
-    a.part_state = ctx.part_state.data();
-    a.part_acc = ctx.part_acc.data();
+    a.part_state = ws.part_state.data();
+    a.part_acc = ws.part_acc.data();
     attention_forward<form>(a, graph.view(), in, stream);
   }
 
@@ -165,17 +173,18 @@ class device_attention_layer {
     blas.set_stream(stream);
     const chunk_view in = graph.in_chunks(), out = graph.out_chunks();
 
-    if (opt_.bias) accumulate_column_sums(blas, ctx.ones, dy, bias_.grad.data(), stream);
+    attention_workspace& ws = ctx.workspace();
+    if (opt_.bias) accumulate_column_sums(blas, ws.ones, dy, bias_.grad.data(), stream);
 
     const int pw = backward_partial_width(form, C, D);
     const std::int64_t slots = std::max(in.num_slots, out.num_slots);
-    ctx.softmax_stats.resize(n, 2 * static_cast<std::int64_t>(H));
-    ctx.dz.resize(n, HC);
-    ctx.warp_partial.resize(std::max<std::int64_t>(1, backward_partial_size(form, in, H, C, D)), 1);
-    ctx.reduced.resize(H, std::max(pw, 1));
-    ctx.part_vec.resize(slots * H, C);
-    ctx.part_scalar.resize(slots * H, 1);
-    ctx.part_softmax_sum.resize(in.num_slots * H, 1);
+    ws.softmax_stats.resize(n, 2 * static_cast<std::int64_t>(H));
+    ws.dz.resize(n, HC);
+    ws.warp_partial.resize(std::max<std::int64_t>(1, backward_partial_size(form, in, H, C, D)), 1);
+    ws.reduced.resize(H, std::max(pw, 1));
+    ws.part_vec.resize(slots * H, C);
+    ws.part_scalar.resize(slots * H, 1);
+    ws.part_softmax_sum.resize(in.num_slots * H, 1);
 
     attention_backward_args a;
     a.heads = H;
@@ -189,54 +198,54 @@ class device_attention_layer {
     a.att = att_.value.data();
     a.lse = ctx.lse.data();
     a.dy = dy.data();
-    a.softmax_stats = reinterpret_cast<float2*>(ctx.softmax_stats.data());
-    a.dz = ctx.dz.data();
-    a.warp_partial = ctx.warp_partial.data();
-    a.part_vec = ctx.part_vec.data();
-    a.part_scalar = ctx.part_scalar.data();
-    a.part_softmax_sum = ctx.part_softmax_sum.data();
+    a.softmax_stats = reinterpret_cast<float2*>(ws.softmax_stats.data());
+    a.dz = ws.dz.data();
+    a.warp_partial = ws.warp_partial.data();
+    a.part_vec = ws.part_vec.data();
+    a.part_scalar = ws.part_scalar.data();
+    a.part_softmax_sum = ws.part_softmax_sum.data();
     if constexpr (form == attention_form::gat) {
-      ctx.d_score_src.resize(n, H);
-      ctx.d_score_dst.resize(n, H);
+      ws.d_score_src.resize(n, H);
+      ws.d_score_dst.resize(n, H);
       a.score_src = ctx.score_src.data();
       a.score_dst = ctx.score_dst.data();
       a.att_dst = att_dst_.value.data();
       a.edge_weight = D > 0 ? ctx.edge_score_weights.data() : nullptr;
-      a.d_score_src = ctx.d_score_src.data();
-      a.d_score_dst = ctx.d_score_dst.data();
+      a.d_score_src = ws.d_score_src.data();
+      a.d_score_dst = ws.d_score_dst.data();
     } else {
-      ctx.dz_dst.resize(n, HC);
+      ws.dz_dst.resize(n, HC);
       a.z_dst = ctx.z_dst.data();
       a.edge_weight = D > 0 ? weight_edge_.value.data() : nullptr;
-      a.dz_dst = ctx.dz_dst.data();
+      a.dz_dst = ws.dz_dst.data();
     }
     attention_backward<form>(a, graph.view(), in, out, stream);
-    reduce_attention_partials(form, ctx.warp_partial.data(), in, H, C, D, ctx.reduced.data(), stream);
+    reduce_attention_partials(form, ws.warp_partial.data(), in, H, C, D, ws.reduced.data(), stream);
 
     if constexpr (form == attention_form::gat) {
       for (int h = 0; h < H; ++h) {
-        accumulate_weighted_row_sum(blas, ctx.z.data() + h * C, n, C, HC, ctx.d_score_src.data() + h, H,
+        accumulate_weighted_row_sum(blas, ctx.z.data() + h * C, n, C, HC, ws.d_score_src.data() + h, H,
                                     att_.grad.data() + h * C);
-        accumulate_weighted_row_sum(blas, ctx.z.data() + h * C, n, C, HC, ctx.d_score_dst.data() + h, H,
+        accumulate_weighted_row_sum(blas, ctx.z.data() + h * C, n, C, HC, ws.d_score_dst.data() + h, H,
                                     att_dst_.grad.data() + h * C);
       }
-      add_gat_edge_parameter_grads(ctx.reduced.data(), D > 0 ? weight_edge_.value.data() : nullptr,
+      add_gat_edge_parameter_grads(ws.reduced.data(), D > 0 ? weight_edge_.value.data() : nullptr,
                                    D > 0 ? att_edge_.value.data() : nullptr, H, C, D,
                                    D > 0 ? weight_edge_.grad.data() : nullptr, D > 0 ? att_edge_.grad.data() : nullptr,
                                    stream);
     } else {
-      add_gatv2_parameter_grads(ctx.reduced.data(), H, C, D, att_.grad.data(),
+      add_gatv2_parameter_grads(ws.reduced.data(), H, C, D, att_.grad.data(),
                                 D > 0 ? weight_edge_.grad.data() : nullptr, stream);
-      accumulate_at_b(blas, x, ctx.dz_dst, weight_dst_.grad);
+      accumulate_at_b(blas, x, ws.dz_dst, weight_dst_.grad);
       if (opt_.bias) {
-        accumulate_column_sums(blas, ctx.ones, ctx.dz, bias_src_.grad.data(), stream);
-        accumulate_column_sums(blas, ctx.ones, ctx.dz_dst, bias_dst_.grad.data(), stream);
+        accumulate_column_sums(blas, ws.ones, ws.dz, bias_src_.grad.data(), stream);
+        accumulate_column_sums(blas, ws.ones, ws.dz_dst, bias_dst_.grad.data(), stream);
       }
     }
-    accumulate_at_b(blas, x, ctx.dz, weight_.grad);
+    accumulate_at_b(blas, x, ws.dz, weight_.grad);
     if (dx != nullptr) {
-      accumulate_a_bt(blas, ctx.dz, weight_.value, *dx);
-      if constexpr (form == attention_form::gatv2) accumulate_a_bt(blas, ctx.dz_dst, weight_dst_.value, *dx);
+      accumulate_a_bt(blas, ws.dz, weight_.value, *dx);
+      if constexpr (form == attention_form::gatv2) accumulate_a_bt(blas, ws.dz_dst, weight_dst_.value, *dx);
     }
   }
 

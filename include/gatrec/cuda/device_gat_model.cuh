@@ -26,20 +26,30 @@
 
 namespace gatrec::cuda {
 
+/// Scratch of one block (its attention layer's included): nothing in it carries from a forward to
+/// its backward, so the blocks of a stack share one (device_gat_model::context holds it).
+struct block_workspace {
+  device_matrix attention_out;             // (N, out) forward with LayerNorm: the attention output
+  device_matrix residual;                  // (N, out) forward: the projected residual
+  device_matrix grad, grad_xhat, grad_in;  // (N, out) backward
+  attention_workspace attention;
+  ones_vector ones;
+};
+
 /// One block: h = LReLU(LayerNorm(attention(x))) + R(x), R the identity or a linear projection.
 class device_gat_block {
  public:
+  /// What backward needs from forward (keep one per block), and where the scratch lives.
   struct context {
     device_gat_layer::context gat;
     device_gatv2_layer::context gatv2;
     const device_matrix* x = nullptr;
-    device_matrix attention_out;  // (N, out)
-    device_matrix pre_activation; // (N, out) LayerNorm output (or the attention output without norm)
-    device_matrix x_hat;          // (N, out)
-    device_matrix inv_std;        // (N, 1)
-    device_matrix residual;       // (N, out) projected residual
-    device_matrix grad, grad_xhat, grad_in;  // backward workspace (N, out)
-    ones_vector ones;
+    device_matrix pre_activation;  // (N, out) without LayerNorm: the attention output (LReLU' reads its sign)
+    device_matrix x_hat;           // (N, out) with LayerNorm; the backward recomputes the pre-activation from it
+    device_matrix inv_std;         // (N, 1)
+    block_workspace* shared_workspace = nullptr;  ///< scratch owned elsewhere; null: own_workspace
+    block_workspace own_workspace;
+    block_workspace& workspace() { return shared_workspace != nullptr ? *shared_workspace : own_workspace; }
   };
 
   device_gat_block() = default;
@@ -71,21 +81,24 @@ class device_gat_block {
   void forward(cublas_handle& blas, const device_graph& graph, const device_matrix& x, device_matrix& y, context& ctx,
                const run_mode& mode = {}, cudaStream_t stream = nullptr) const {
     ctx.x = &x;
+    block_workspace& ws = point_at_workspace(ctx);
+    // Without LayerNorm the attention output is the pre-activation the backward needs; with it,
+    // the output is scratch and x_hat is kept instead.
+    device_matrix& attention_out = opt_.layer_norm ? ws.attention_out : ctx.pre_activation;
     if (opt_.form == attention_form::gat)
-      gat_.forward(blas, graph, x, ctx.attention_out, ctx.gat, mode, stream);
+      gat_.forward(blas, graph, x, attention_out, ctx.gat, mode, stream);
     else
-      gatv2_.forward(blas, graph, x, ctx.attention_out, ctx.gatv2, mode, stream);
-    const std::int64_t n = ctx.attention_out.rows();
+      gatv2_.forward(blas, graph, x, attention_out, ctx.gatv2, mode, stream);
+    const std::int64_t n = attention_out.rows();
     const int w = out_dim();
-    ctx.pre_activation.resize(n, w);
     y.resize(n, w);
     const float* residual = nullptr;
     if (opt_.residual) {
       if (projected_) {
         blas.set_stream(stream);
-        matmul(blas, x, residual_weight_.value, ctx.residual);
-        if (residual_has_bias_) add_row_bias(ctx.residual.data(), residual_bias_.value.data(), n, w, stream);
-        residual = ctx.residual.data();
+        matmul(blas, x, residual_weight_.value, ws.residual);
+        if (residual_has_bias_) add_row_bias(ws.residual.data(), residual_bias_.value.data(), n, w, stream);
+        residual = ws.residual.data();
       } else {
         residual = x.data();
       }
@@ -94,9 +107,9 @@ class device_gat_block {
       ctx.x_hat.resize(n, w);
       ctx.inv_std.resize(n, 1);
     }
-    norm_activation_forward(ctx.attention_out.data(), opt_.layer_norm ? gamma_.value.data() : nullptr,
+    norm_activation_forward(attention_out.data(), opt_.layer_norm ? gamma_.value.data() : nullptr,
                             opt_.layer_norm ? beta_.value.data() : nullptr, residual, y.data(),
-                            opt_.layer_norm ? ctx.x_hat.data() : nullptr, ctx.pre_activation.data(),
+                            opt_.layer_norm ? ctx.x_hat.data() : nullptr,
                             opt_.layer_norm ? ctx.inv_std.data() : nullptr, n, w, opt_.layer_norm, 1e-5f,
                             static_cast<float>(opt_.activation_slope), stream);
   }
@@ -108,33 +121,36 @@ class device_gat_block {
     const device_matrix& x = *ctx.x;
     const std::int64_t n = dy.rows();
     const int w = out_dim();
-    expect_shape(dy, ctx.pre_activation.rows(), w, "dy");
+    expect_shape(dy, x.rows(), w, "dy");
+    block_workspace& ws = point_at_workspace(ctx);
     blas.set_stream(stream);
     if (opt_.residual && dx != nullptr && !projected_) add(dy.data(), dx->data(), dy.size(), stream);
     if (opt_.residual && projected_) {
       accumulate_at_b(blas, x, dy, residual_weight_.grad);
-      if (residual_has_bias_) accumulate_column_sums(blas, ctx.ones, dy, residual_bias_.grad.data(), stream);
+      if (residual_has_bias_) accumulate_column_sums(blas, ws.ones, dy, residual_bias_.grad.data(), stream);
       if (dx != nullptr) accumulate_a_bt(blas, dy, residual_weight_.value, *dx);
     }
-    ctx.grad_in.resize(n, w);
+    ws.grad_in.resize(n, w);
     if (opt_.layer_norm) {
-      ctx.grad.resize(n, w);
-      ctx.grad_xhat.resize(n, w);
+      ws.grad.resize(n, w);
+      ws.grad_xhat.resize(n, w);
     }
-    norm_activation_backward(dy.data(), ctx.pre_activation.data(), opt_.layer_norm ? ctx.x_hat.data() : nullptr,
+    norm_activation_backward(dy.data(), opt_.layer_norm ? nullptr : ctx.pre_activation.data(),
+                             opt_.layer_norm ? ctx.x_hat.data() : nullptr,
                              opt_.layer_norm ? ctx.inv_std.data() : nullptr,
                              opt_.layer_norm ? gamma_.value.data() : nullptr,
-                             opt_.layer_norm ? ctx.grad.data() : nullptr,
-                             opt_.layer_norm ? ctx.grad_xhat.data() : nullptr, ctx.grad_in.data(), n, w,
-                             opt_.layer_norm, static_cast<float>(opt_.activation_slope), stream);
+                             opt_.layer_norm ? beta_.value.data() : nullptr,
+                             opt_.layer_norm ? ws.grad.data() : nullptr,
+                             opt_.layer_norm ? ws.grad_xhat.data() : nullptr, ws.grad_in.data(), n, w, opt_.layer_norm,
+                             static_cast<float>(opt_.activation_slope), stream);
     if (opt_.layer_norm) {
-      accumulate_column_sums(blas, ctx.ones, ctx.grad_xhat, gamma_.grad.data(), stream);
-      accumulate_column_sums(blas, ctx.ones, ctx.grad, beta_.grad.data(), stream);
+      accumulate_column_sums(blas, ws.ones, ws.grad_xhat, gamma_.grad.data(), stream);
+      accumulate_column_sums(blas, ws.ones, ws.grad, beta_.grad.data(), stream);
     }
     if (opt_.form == attention_form::gat)
-      gat_.backward(blas, ctx.gat, ctx.grad_in, dx, stream);
+      gat_.backward(blas, ctx.gat, ws.grad_in, dx, stream);
     else
-      gatv2_.backward(blas, ctx.gatv2, ctx.grad_in, dx, stream);
+      gatv2_.backward(blas, ctx.gatv2, ws.grad_in, dx, stream);
   }
 
   /// The host block's order (gat_block::collect).
@@ -162,6 +178,15 @@ class device_gat_block {
   device_gatv2_layer& gatv2() { return gatv2_; }
 
  private:
+  /// The block's scratch, with the attention layer's part of it handed to the layer's context
+  /// (set on every call: a context may have moved since the last).
+  static block_workspace& point_at_workspace(context& ctx) {
+    block_workspace& ws = ctx.workspace();
+    ctx.gat.shared_workspace = &ws.attention;
+    ctx.gatv2.shared_workspace = &ws.attention;
+    return ws;
+  }
+
   block_options opt_;
   device_gat_layer gat_;
   device_gatv2_layer gatv2_;
@@ -176,7 +201,8 @@ class device_gat_model {
   struct context {
     std::vector<device_gat_block::context> blocks;
     std::vector<device_matrix> outputs;  // output of each block; the last is the embedding
-    std::vector<device_matrix> grads;    // backward workspace
+    block_workspace workspace;           // every block's scratch, one block at a time
+    device_matrix grads[2];              // dL/d(input) of the block being run backward, in turn
   };
 
   device_gat_model() = default;
@@ -198,6 +224,7 @@ class device_gat_model {
     ctx.outputs.resize(blocks_.size());
     const device_matrix* in = &x;
     for (std::size_t l = 0; l < blocks_.size(); ++l) {
+      ctx.blocks[l].shared_workspace = &ctx.workspace;
       run_mode m = mode;
       m.seed = mix64(mode.seed ^ (0x1000u + l));  // the host model's per-layer dropout stream
       blocks_[l].forward(blas, graph, *in, ctx.outputs[l], ctx.blocks[l], m, stream);
@@ -210,17 +237,17 @@ class device_gat_model {
   void backward(cublas_handle& blas, context& ctx, const device_matrix& d_out, device_matrix* dx,
                 cudaStream_t stream = nullptr) {
     GATREC_EXPECTS(ctx.blocks.size() == blocks_.size(), "backward called before forward");
-    ctx.grads.resize(blocks_.size());
     const device_matrix* g = &d_out;
     for (std::size_t l = blocks_.size(); l-- > 0;) {
+      ctx.blocks[l].shared_workspace = &ctx.workspace;
       device_matrix* d_in = dx;
       if (l > 0) {
-        ctx.grads[l - 1].resize(ctx.outputs[l - 1].rows(), ctx.outputs[l - 1].cols());
-        ctx.grads[l - 1].set_zero(stream);
-        d_in = &ctx.grads[l - 1];
+        d_in = &ctx.grads[l % 2];  // not the one g points at: that is block l + 1's
+        d_in->resize(ctx.outputs[l - 1].rows(), ctx.outputs[l - 1].cols());
+        d_in->set_zero(stream);
       }
       blocks_[l].backward(blas, ctx.blocks[l], *g, d_in, stream);
-      if (l > 0) g = &ctx.grads[l - 1];
+      g = d_in;
     }
   }
 
