@@ -58,10 +58,9 @@ void check_model(const gatrec::gat_model_options& opt, const gatrec::test::atten
   for (auto& m : ctx.outputs) gatrec::test::poison(m);
   gatrec::cuda::block_workspace& ws = ctx.workspace;
   gatrec::cuda::attention_workspace& aw = ws.attention;
-  for (device_matrix* m : {&ws.attention_out, &ws.residual, &ws.grad, &ws.grad_xhat, &ws.grad_in, &aw.part_state,
-                           &aw.part_acc, &aw.softmax_stats, &aw.dz, &aw.dz_dst, &aw.d_score_src, &aw.d_score_dst,
-                           &aw.warp_partial, &aw.reduced, &aw.part_vec, &aw.part_scalar, &aw.part_softmax_sum,
-                           &ctx.grads[0], &ctx.grads[1]})
+  for (device_matrix* m : {&ws.grad_in, &ws.norm_partials, &aw.part_state, &aw.part_acc, &aw.softmax_stats,
+                           &aw.dz, &aw.dz_dst, &aw.d_score_src, &aw.d_score_dst, &aw.warp_partial, &aw.reduced,
+                           &aw.part_vec, &aw.part_scalar, &aw.part_softmax_sum, &ctx.grads[0], &ctx.grads[1]})
     gatrec::test::poison(*m);
   gatrec::cuda::zero_grad(dparams);
   dx.set_zero();
@@ -110,6 +109,18 @@ TEST(CudaModel, BlocksWithoutNormOrResidual) {
     }
 }
 
+// More rows than one block of the LayerNorm gradient's partial sums (512) with a partial last
+// block, and a width (3 heads of 13) that is not a multiple of the 32 columns a block sums.
+TEST(CudaModel, BlockOverSeveralRowBlocksAndAnOddWidth) {
+  GATREC_SKIP_WITHOUT_GPU();
+  gatrec::gat_model_options opt;
+  opt.in_dim = 20;
+  opt.layers = {{3, 13, true}, {3, 13, true}};
+  gatrec::test::attention_case c = small_graph();
+  c.nodes = 1300;
+  check_model(opt, c, "1300 nodes, width 39");
+}
+
 TEST(CudaModel, PaperStackMatchesCpu) {
   GATREC_SKIP_WITHOUT_GPU();
   check_model(gatrec::gat_model_options::paper(), small_graph(), "paper 384-256-256-64 GATv2");
@@ -118,8 +129,8 @@ TEST(CudaModel, PaperStackMatchesCpu) {
 // What a stack holds between its forward and backward grows per block by exactly what that
 // block's backward reads (its input is the previous block's output): messages z (and z_dst for
 // GATv2, node scores for GAT), the log-sum-exp, x_hat and 1/std of the LayerNorm, and the output.
-// Every scratch array (attention output before the norm, projected residual, gradients, the fused
-// kernels' workspaces) is shared by the blocks, and the pre-activation is recomputed from x_hat.
+// Every scratch array (gradients, the fused kernels' workspaces) is shared by the blocks, the
+// attention output is normalised in place, and the pre-activation is recomputed from x_hat.
 TEST(CudaModel, EachBlockOfAStackKeepsOnlyWhatItsBackwardNeeds) {
   GATREC_SKIP_WITHOUT_GPU();
   const gatrec::csr_graph g = gatrec::test::case_graph(small_graph());
@@ -148,8 +159,8 @@ TEST(CudaModel, EachBlockOfAStackKeepsOnlyWhatItsBackwardNeeds) {
     };
     // 3 and 5 blocks: both use the two input-gradient buffers, so the difference is two blocks'.
     const std::size_t per_block = (context_bytes(5) - context_bytes(3)) / 2;
-    const std::size_t node_rows = f == attention_form::gatv2 ? 4 * hc + heads + 1  // z, z_dst, x_hat, out; lse; 1/std
-                                                             : 3 * hc + 3 * heads + 1;  // z, x_hat, out; scores, lse; 1/std
+    // Floats per node: GATv2 z, z_dst, x_hat, out, lse, 1/std; GAT z, x_hat, out, two scores, lse, 1/std.
+    const std::size_t node_rows = f == attention_form::gatv2 ? 4 * hc + heads + 1 : 3 * hc + 3 * heads + 1;
     const std::size_t expected = n * node_rows * sizeof(float) +
                                  (f == attention_form::gat ? heads * sizeof(float) : 0);  // the folded edge weight
     std::printf("  %s: %zu bytes per block (%zu floats per node)\n", f == attention_form::gat ? "gat" : "gatv2",

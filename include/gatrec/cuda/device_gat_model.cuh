@@ -26,12 +26,13 @@
 
 namespace gatrec::cuda {
 
-/// Scratch of one block (its attention layer's included): nothing in it carries from a forward to
-/// its backward, so the blocks of a stack share one (device_gat_model::context holds it).
+/// Scratch of one block's backward (its attention layer's included): nothing in it carries from
+/// a forward to its backward, so the blocks of a stack share one (device_gat_model::context holds
+/// it). The forward needs none beyond the attention layer's: the attention output is normalised
+/// in place in the block's output, and cuBLAS adds a projected residual into it.
 struct block_workspace {
-  device_matrix attention_out;             // (N, out) forward with LayerNorm: the attention output
-  device_matrix residual;                  // (N, out) forward: the projected residual
-  device_matrix grad, grad_xhat, grad_in;  // (N, out) backward
+  device_matrix grad_in;        // (N, out) dL/d(attention output)
+  device_matrix norm_partials;  // per block of rows: the LayerNorm gradients' partial sums
   attention_workspace attention;
   ones_vector ones;
 };
@@ -83,8 +84,8 @@ class device_gat_block {
     ctx.x = &x;
     block_workspace& ws = point_at_workspace(ctx);
     // Without LayerNorm the attention output is the pre-activation the backward needs; with it,
-    // the output is scratch and x_hat is kept instead.
-    device_matrix& attention_out = opt_.layer_norm ? ws.attention_out : ctx.pre_activation;
+    // the output is written into y and normalised in place (x_hat is kept instead).
+    device_matrix& attention_out = opt_.layer_norm ? y : ctx.pre_activation;
     if (opt_.form == attention_form::gat)
       gat_.forward(blas, graph, x, attention_out, ctx.gat, mode, stream);
     else
@@ -92,26 +93,21 @@ class device_gat_block {
     const std::int64_t n = attention_out.rows();
     const int w = out_dim();
     y.resize(n, w);
-    const float* residual = nullptr;
-    if (opt_.residual) {
-      if (projected_) {
-        blas.set_stream(stream);
-        matmul(blas, x, residual_weight_.value, ws.residual);
-        if (residual_has_bias_) add_row_bias(ws.residual.data(), residual_bias_.value.data(), n, w, stream);
-        residual = ws.residual.data();
-      } else {
-        residual = x.data();
-      }
-    }
+    const bool identity = opt_.residual && !projected_, projected = opt_.residual && projected_;
     if (opt_.layer_norm) {
       ctx.x_hat.resize(n, w);
       ctx.inv_std.resize(n, 1);
     }
     norm_activation_forward(attention_out.data(), opt_.layer_norm ? gamma_.value.data() : nullptr,
-                            opt_.layer_norm ? beta_.value.data() : nullptr, residual, y.data(),
+                            opt_.layer_norm ? beta_.value.data() : nullptr, identity ? x.data() : nullptr,
+                            projected && residual_has_bias_ ? residual_bias_.value.data() : nullptr, y.data(),
                             opt_.layer_norm ? ctx.x_hat.data() : nullptr,
                             opt_.layer_norm ? ctx.inv_std.data() : nullptr, n, w, opt_.layer_norm, 1e-5f,
                             static_cast<float>(opt_.activation_slope), stream);
+    if (projected) {  // y += x W_r: cuBLAS adds the product, so no (N, out) buffer holds it
+      blas.set_stream(stream);
+      matmul(blas, x, residual_weight_.value, y, /*accumulate=*/true);
+    }
   }
 
   /// Adds parameter gradients; adds dL/dx into *dx when given (sized like x).
@@ -131,21 +127,17 @@ class device_gat_block {
       if (dx != nullptr) accumulate_a_bt(blas, dy, residual_weight_.value, *dx);
     }
     ws.grad_in.resize(n, w);
-    if (opt_.layer_norm) {
-      ws.grad.resize(n, w);
-      ws.grad_xhat.resize(n, w);
-    }
     norm_activation_backward(dy.data(), opt_.layer_norm ? nullptr : ctx.pre_activation.data(),
                              opt_.layer_norm ? ctx.x_hat.data() : nullptr,
                              opt_.layer_norm ? ctx.inv_std.data() : nullptr,
                              opt_.layer_norm ? gamma_.value.data() : nullptr,
-                             opt_.layer_norm ? beta_.value.data() : nullptr,
-                             opt_.layer_norm ? ws.grad.data() : nullptr,
-                             opt_.layer_norm ? ws.grad_xhat.data() : nullptr, ws.grad_in.data(), n, w, opt_.layer_norm,
+                             opt_.layer_norm ? beta_.value.data() : nullptr, ws.grad_in.data(), n, w, opt_.layer_norm,
                              static_cast<float>(opt_.activation_slope), stream);
     if (opt_.layer_norm) {
-      accumulate_column_sums(blas, ws.ones, ws.grad_xhat, gamma_.grad.data(), stream);
-      accumulate_column_sums(blas, ws.ones, ws.grad, beta_.grad.data(), stream);
+      ws.norm_partials.resize(norm_affine_partial_size(n, w), 1);
+      norm_affine_backward(dy.data(), ctx.x_hat.data(), gamma_.value.data(), beta_.value.data(),
+                           ws.norm_partials.data(), gamma_.grad.data(), beta_.grad.data(), n, w,
+                           static_cast<float>(opt_.activation_slope), stream);
     }
     if (opt_.form == attention_form::gat)
       gat_.backward(blas, ctx.gat, ws.grad_in, dx, stream);
