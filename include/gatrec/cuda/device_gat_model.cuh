@@ -82,7 +82,7 @@ class device_gat_block {
   void forward(cublas_handle& blas, const device_graph& graph, const device_matrix& x, device_matrix& y, context& ctx,
                const run_mode& mode = {}, cudaStream_t stream = nullptr) const {
     ctx.x = &x;
-    block_workspace& ws = point_at_workspace(ctx);
+    point_at_workspace(ctx);  // the attention layer's scratch is the shared one
     // Without LayerNorm the attention output is the pre-activation the backward needs; with it,
     // the output is written into y and normalised in place (x_hat is kept instead).
     device_matrix& attention_out = opt_.layer_norm ? y : ctx.pre_activation;
