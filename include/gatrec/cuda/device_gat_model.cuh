@@ -33,8 +33,7 @@ namespace gatrec::cuda {
 struct block_workspace {
   device_matrix grad_in;        // (N, out) dL/d(attention output)
   device_matrix norm_partials;  // per block of rows: the LayerNorm gradients' partial sums
-  attention_workspace attention;
-  ones_vector ones;
+  attention_workspace attention;  // the attention layer's (its ones vector serves the block too)
 };
 
 /// One block: h = LReLU(LayerNorm(attention(x))) + R(x), R the identity or a linear projection.
@@ -123,7 +122,7 @@ class device_gat_block {
     if (opt_.residual && dx != nullptr && !projected_) add(dy.data(), dx->data(), dy.size(), stream);
     if (opt_.residual && projected_) {
       accumulate_at_b(blas, x, dy, residual_weight_.grad);
-      if (residual_has_bias_) accumulate_column_sums(blas, ws.ones, dy, residual_bias_.grad.data(), stream);
+      if (residual_has_bias_) accumulate_column_sums(blas, ws.attention.ones, dy, residual_bias_.grad.data(), stream);
       if (dx != nullptr) accumulate_a_bt(blas, dy, residual_weight_.value, *dx);
     }
     ws.grad_in.resize(n, w);
