@@ -12,7 +12,8 @@
 #      for the layer and the paper's stack; the full ranking on the device vs gatrec::top_k;
 #      negative sampling on the device vs the host; the full-softmax loss at the ML-25M shape; the
 #      forward's gathers alone, cuSPARSE SpMM, at the full shape)
-#   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py) when torch and torch_geometric import
+#   6. the PyG peer (benchmarks/peers/pyg_gat_gpu.py: the layers, then the paper's stack) when torch
+#      and torch_geometric import
 #   7. a summary (benchmarks/device/summarise.py): tables (ours vs the library baseline; ours vs PyG:
 #      time, peak memory, ratio; fraction of the measured copy bandwidth) and a verdict on each of
 #      issue 6's targets
@@ -227,7 +228,7 @@ else
   record benchmarks "skipped (not built or no time)"
 fi
 
-# PyG: the same layer configurations on the same graphs. The full shape with 4 x 64 heads needs
+# PyG: the same layer configurations on the same graphs, then the paper's stack (pyg_stack.py). The full shape with 4 x 64 heads needs
 # E x H x C floats per PyG intermediate (51 GB each): expect "oom" there.
 : > "$out/pyg.jsonl"
 if [ "$have_torch" = 1 ]; then
@@ -240,7 +241,8 @@ if [ "$have_torch" = 1 ]; then
     limit=$(( left - 15 ))
     [ "$limit" -gt 100 ] && limit=100
     step "pyg_scale_$scale" "$limit" bash -c "PYTHONUNBUFFERED=1 python3 '$root/benchmarks/peers/pyg_gat_gpu.py' \
-      --scale $scale --configs gatv2:4:64,gat:4:64,gatv2:1:16,gat:1:16 --repeats 5 --warmup 1 | tee -a '$out/pyg.jsonl'"
+      --scale $scale --configs gatv2:4:64,gat:4:64,gatv2:1:16,gat:1:16 --stack --repeats 5 --warmup 1 \
+      | tee -a '$out/pyg.jsonl'"
   done
 else
   record pyg "skipped (torch / torch_geometric / CUDA not available)"

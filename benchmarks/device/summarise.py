@@ -8,8 +8,9 @@ read up to its last complete run), pyg.jsonl (benchmarks/peers/pyg_gat_gpu.py's 
 (for the "ml100k ... full run on the GPU: S s wall" lines). Any of them may be missing or empty:
 what is missing prints as "-" and its target as "not measured".
 
-Our memory in the layer table and verdict is the larger of a case's device_mb (held at its end,
-library workspaces included) and peak_mb (its own buffers' peak), against PyG's peak allocation.
+Our memory in the layer and stack tables and in the verdict is the larger of a case's device_mb
+(held at its end, library workspaces included) and peak_mb (its own buffers' peak), against PyG's
+peak allocation.
 
 Targets (issue 6): one attention layer forward + backward at least 3x faster than PyG at the ML-25M
 shape with at most a fifth of its peak memory; the fused forward at 60% or more of the measured
@@ -113,7 +114,8 @@ class BenchTables:
                 memory = max(r.get("device_mb", 0.0), r.get("peak_mb", 0.0))
                 self.layer[key] = (ms, memory, r.get("bw_fraction", 0.0))
             elif kind == "paper_stack":
-                self.stack.append((SCALE_FRACTION[a["scale"]], ms, r.get("edges_per_s", 0.0), r.get("device_mb", 0.0)))
+                memory = max(r.get("device_mb", 0.0), r.get("peak_mb", 0.0))  # as for the layer
+                self.stack.append((SCALE_FRACTION[a["scale"]], ms, r.get("edges_per_s", 0.0), memory))
             elif kind in ("full_ranking", "cpu_full_ranking"):
                 self.ranking.setdefault((int(a["catalogue"]), int(a["k"])), {})[kind] = (ms, r.get("users_per_s", 0.0))
             elif kind in ("device_sampling", "cpu_sampling"):
@@ -140,6 +142,22 @@ def gpu_vs_cpu(g, c, rate_width, rate_format):
     ratio = f"{c[0] / g[0]:7.1f}" if g and c else dash(7)
     rate = f"{g[1] / 1e6:{rate_width}{rate_format}}" if g else dash(rate_width)
     return f"{gs} {cs} {ratio} {rate}"
+
+
+def peer_cells(o, p):
+    """Ours (ms, MB, ...) beside PyG's line p: our ms, PyG's ms, PyG/ours, our MB, PyG's MB, their ratio."""
+    os_ = f"{o[0]:9.3f}" if o else dash(9)
+    if p and p.get("oom"):
+        ps, ratio = f"{'OOM':>9}", dash(8)
+    elif p:
+        ps = f"{p['seconds_median'] * 1e3:9.3f}"
+        ratio = f"{p['seconds_median'] * 1e3 / o[0]:8.2f}" if o else dash(8)
+    else:
+        ps, ratio = dash(9), dash(8)
+    om = f"{o[1]:8.0f}" if o else dash(8)
+    pm = f"{p['peak_bytes'] / 2**20:8.0f}" if p and p.get("peak_bytes") else dash(8)
+    mr = f"{p['peak_bytes'] / 2**20 / o[1]:9.2f}" if o and p and p.get("peak_bytes") and o[1] > 0 else dash(9)
+    return f"{os_} {ps} {ratio} {om} {pm} {mr}"
 
 
 def print_tables(t, pyg):
@@ -180,29 +198,23 @@ def print_tables(t, pyg):
     print("One attention layer (in 64 -> H x C, rating edge feature, self-loops): ours vs PyG")
     print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'case':8} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} "
           f"{'ours MB':>8} {'PyG MB':>8} {'mem ratio':>9} {'ours bw':>7}")
-    for key in sorted(set(t.layer) | set(pyg)):
+    for key in sorted(set(t.layer) | {k for k in pyg if k[4].startswith("layer_")}):
         form, sc, h, c, case = key
         o = t.layer.get(key)
-        p = pyg.get(key)
-        os_ = f"{o[0]:9.3f}" if o else dash(9)
-        if p and p.get("oom"):
-            ps, ratio = f"{'OOM':>9}", dash(8)
-        elif p:
-            ps = f"{p['seconds_median'] * 1e3:9.3f}"
-            ratio = f"{p['seconds_median'] * 1e3 / o[0]:8.2f}" if o else dash(8)
-        else:
-            ps, ratio = dash(9), dash(8)
-        om = f"{o[1]:8.0f}" if o else dash(8)
-        pm = f"{p['peak_bytes'] / 2**20:8.0f}" if p and p.get("peak_bytes") else dash(8)
-        mr = f"{p['peak_bytes'] / 2**20 / o[1]:9.2f}" if o and p and p.get("peak_bytes") and o[1] > 0 else dash(9)
         ob = f"{o[2]:7.3f}" if o else dash(7)
-        print(f"{form:6} {sc:5.2f} {h:2d} {c:3d} {'fwd+bwd' if 'backward' in case else 'fwd':8} {os_} {ps} {ratio} "
-              f"{om} {pm} {mr} {ob}")
-    if t.stack:
+        print(f"{form:6} {sc:5.2f} {h:2d} {c:3d} {'fwd+bwd' if 'backward' in case else 'fwd':8} "
+              f"{peer_cells(o, pyg.get(key))} {ob}")
+    stack_pyg = {k[1]: p for k, p in pyg.items() if k[4] == "stack_forward_backward"}
+    if t.stack or stack_pyg:
         print()
-        print("Paper stack 384-256-256-64 (GATv2, heads 4/4/1), forward + backward")
-        for sc, ms, eps, mb in sorted(t.stack):
-            print(f"  scale {sc:4.2f}: {ms:9.3f} ms  {eps / 1e9:6.2f} Gedge/s  {mb:8.0f} MB")
+        print("Paper stack 384-256-256-64 (GATv2, heads 4/4/1, LayerNorm, residuals), forward + backward: ours vs PyG")
+        print(f"{'scale':>5} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} {'ours MB':>8} {'PyG MB':>8} {'mem ratio':>9} "
+              f"{'Gedge/s':>7}")
+        ours = {sc: (ms, mb, eps) for sc, ms, eps, mb in t.stack}
+        for sc in sorted(set(ours) | set(stack_pyg)):
+            o = ours.get(sc)
+            eps = f"{o[2] / 1e9:7.2f}" if o else dash(7)
+            print(f"{sc:5.2f} {peer_cells(o, stack_pyg.get(sc))} {eps}")
     if t.ranking:
         print()
         print("Full ranking, every user's top k of 64-wide embeddings, training items masked: GPU vs CPU top_k")

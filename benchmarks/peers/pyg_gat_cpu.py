@@ -59,9 +59,10 @@ def main():
 
     baseline = rss_mb()
     import torch
-    import torch.nn.functional as F
     import torch_geometric
-    from torch_geometric.nn import GATv2Conv
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from pyg_stack import PAPER_SHAPES, PaperStack
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -72,30 +73,12 @@ def main():
     edge_index = torch.stack([src, dst])
     edge_attr = torch.tensor(ratings + ratings, dtype=torch.float32).unsqueeze(1)
 
-    class Stack(torch.nn.Module):
-        def __init__(self, shapes):
-            super().__init__()
-            self.convs, self.norms, self.res = torch.nn.ModuleList(), torch.nn.ModuleList(), torch.nn.ModuleList()
-            width = 384
-            for heads, head_dim in shapes:
-                out = heads * head_dim
-                self.convs.append(GATv2Conv(width, head_dim, heads=heads, edge_dim=1))
-                self.norms.append(torch.nn.LayerNorm(out))
-                self.res.append(torch.nn.Linear(width, out) if width != out else torch.nn.Identity())
-                width = out
-
-        def forward(self, x):
-            for conv, norm, res in zip(self.convs, self.norms, self.res):
-                x = F.leaky_relu(norm(conv(x, edge_index, edge_attr)), 0.01) + res(x)
-            return x
-
-    shapes = [(4, 64), (4, 64), (1, 64)] if args.case == "stack" else [(4, 64)]
-    model = Stack(shapes)
+    model = PaperStack(PAPER_SHAPES if args.case == "stack" else PAPER_SHAPES[:1])
     if args.case == "layer":  # one bare attention layer, as gatrec's layer benchmark
         conv = model.convs[0]
         forward = lambda x: conv(x, edge_index, edge_attr)  # noqa: E731
     else:
-        forward = model
+        forward = lambda x: model(x, edge_index, edge_attr)  # noqa: E731
     x = (torch.randn(n, 384) * 0.1).requires_grad_(True)
     width = 256 if args.case == "layer" else 64
     upstream = torch.randn(n, width)

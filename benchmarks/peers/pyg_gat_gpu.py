@@ -6,7 +6,9 @@ for the comparison in benchmarks/device/run.sh.
 Cases: "layer_forward" (inference, no autograd graph) and "layer_forward_backward" (forward, then
 backward of sum(out * upstream) to every parameter and to the input features), one attention layer
 in_dim -> heads x width (concatenated), the rating as a 1-wide edge feature, self-loops added by PyG
-with fill_value="mean" (the C++ side adds the same self-loops).
+with fill_value="mean" (the C++ side adds the same self-loops). With --stack, also
+"stack_forward_backward": the paper's encoder (pyg_stack.py, 384 -> 256 -> 256 -> 64) on the same
+graph, as bench_gat_cuda's paper_stack.
 
 Prints one JSON object per line and case: {"impl": "pyg", "form", "case", "scale", "nodes", "edges",
 "heads", "width", "in_dim", "seconds_median", "seconds_min", "repeats", "peak_bytes", "torch",
@@ -14,11 +16,12 @@ Prints one JSON object per line and case: {"impl": "pyg", "form", "case", "scale
 included). A case that runs out of memory prints "oom": true instead of times.
 
 usage: pyg_gat_gpu.py --scale 0.01 --form gatv2 --heads 4 --width 64 [--in-dim 64] [--repeats 10]
-       pyg_gat_gpu.py --scale 0.1 --configs gatv2:4:64,gat:1:16   (several layers, one graph)
+       pyg_gat_gpu.py --scale 0.1 --configs gatv2:4:64,gat:1:16 [--stack]   (several cases, one graph)
        pyg_gat_gpu.py --checksum --scale 0.01      (prints the generator checksum and exits)
 """
 import argparse
 import json
+import os
 import statistics
 import sys
 
@@ -80,6 +83,8 @@ def main():
     ap.add_argument("--configs", default="", help="comma-separated form:heads:width, overrides the three above")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--checksum", action="store_true")
+    ap.add_argument("--stack", action="store_true",
+                    help="also the paper's stack (pyg_stack.py), forward + backward, after the layers")
     args = ap.parse_args()
 
     nu, ni, nr = ml25m_shape(args.scale)
@@ -135,20 +140,31 @@ def main():
                 times.append(dt)
         return times
 
+    def measure(row, setup):
+        """Times setup()'s function; prints row with the times and the peak memory (what setup
+        allocated included), or "oom"."""
+        try:
+            fn = setup()
+            sync()
+            if dev.type == "cuda":
+                torch.cuda.reset_peak_memory_stats()
+            times = timed(fn)
+            row.update(seconds_median=statistics.median(times), seconds_min=min(times), repeats=len(times),
+                       peak_bytes=int(torch.cuda.max_memory_allocated()) if dev.type == "cuda" else None)
+        except torch.cuda.OutOfMemoryError:
+            row.update(oom=True, peak_bytes=int(torch.cuda.max_memory_allocated()))
+        print(json.dumps(row), flush=True)
+        fn = None
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+
     for form, heads, width in configs:
         conv_type = GATv2Conv if form == "gatv2" else GATConv
-        base = dict(common, form=form, heads=heads, width=width)
         for case in ["layer_forward", "layer_forward_backward"]:
-            row = dict(base, case=case)
-            conv = x = upstream = None
-            try:
+            def setup(heads=heads, width=width, case=case):
                 conv = conv_type(args.in_dim, width, heads=heads, concat=True, edge_dim=1, fill_value="mean").to(dev)
                 x = (torch.randn(n, args.in_dim, device=dev) * 0.5).requires_grad_(case != "layer_forward")
                 upstream = torch.randn(n, heads * width, device=dev)
-                sync()
-                if dev.type == "cuda":
-                    torch.cuda.reset_peak_memory_stats()
-
                 if case == "layer_forward":
                     def fn():
                         with torch.no_grad():
@@ -159,15 +175,26 @@ def main():
                         x.grad = None
                         out = conv(x, edge_index, edge_attr)
                         (out * upstream).sum().backward()
-                times = timed(fn)
-                row.update(seconds_median=statistics.median(times), seconds_min=min(times), repeats=len(times),
-                           peak_bytes=int(torch.cuda.max_memory_allocated()) if dev.type == "cuda" else None)
-            except torch.cuda.OutOfMemoryError:
-                row.update(oom=True, peak_bytes=int(torch.cuda.max_memory_allocated()))
-            print(json.dumps(row), flush=True)
-            conv = x = upstream = None
-            if dev.type == "cuda":
-                torch.cuda.empty_cache()
+                return fn
+            measure(dict(common, form=form, heads=heads, width=width, case=case), setup)
+
+    if args.stack:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from pyg_stack import PAPER_IN_DIM, PaperStack
+
+        def setup_stack():
+            model = PaperStack().to(dev)
+            x = (torch.randn(n, PAPER_IN_DIM, device=dev) * 0.1).requires_grad_(True)
+            upstream = torch.randn(n, model.out_dim, device=dev)
+
+            def fn():
+                model.zero_grad(set_to_none=True)
+                x.grad = None
+                out = model(x, edge_index, edge_attr)
+                (out * upstream).sum().backward()
+            return fn
+        measure(dict(common, form="gatv2", heads=4, width=64, in_dim=PAPER_IN_DIM, layers="384-256-256-64",
+                     case="stack_forward_backward"), setup_stack)
     return 0
 
 

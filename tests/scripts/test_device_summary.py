@@ -52,6 +52,8 @@ with tempfile.TemporaryDirectory() as tmp:
           g.get("met") is True,
           f"gatv2 1x16: {g}")
 
+    check("gatv2   0.10  4  64 fwd+bwd" not in text, "the stack's PyG line printed as a layer")
+
     # Fused forward bandwidth: only the largest scale's forwards (0.65 met, 0.40 not); the 10% core
     # case and the fwd+bwd case are not judged.
     bw = {c: v for (k, c), v in t.items() if k == "fused_forward_bandwidth_largest_graph"}
@@ -75,7 +77,10 @@ with tempfile.TemporaryDirectory() as tmp:
                  "gatv2   1.00  4  64    80.000    20.000        4.00              2571",
                  "readme           11.3 s -> NOT MET",
                  "ML-100K     20     0.500    20.000    40.0        1.900",
-                 "1.00     2.000   800.000   400.0         6000.0"]:
+                 "1.00     2.000   800.000   400.0         6000.0",
+                 # The paper stack beside PyG's: 120 / 40 ms = 3x, 6,000 / 800 MB = 7.5x; the stack
+                 # line is not a layer row.
+                 " 0.10    40.000   120.000     3.00      800     6000      7.50    0.50"]:
         check(line in text, f"missing line: {line!r}")
 
     # A bench.json cut inside its fourth run (a timeout mid-write): the first three runs are read.
