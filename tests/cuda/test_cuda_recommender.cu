@@ -259,7 +259,7 @@ TEST(CudaRecommender, SteadyEpochsAllocateNothingAndMoveOnlyTheLossAndTheLists) 
     gatrec::cuda::device_gat_recommender device(data.users, data.items, data.train, {}, small_gat(c.cosine, true));
     gatrec::device_training_options dopt;
     dopt.sampler = &sampler;
-    dopt.clip_norm = 0.05;  // the clipping norm's reduction comes down too
+    dopt.clip_norm = 0.05;  // clipping: its norm and factor stay on the device
     dopt.softmax_ranking = c.softmax;
     dopt.softmax.temperature = 0.2;
     dopt.softmax.rated_weight = 0.5;
@@ -291,9 +291,8 @@ TEST(CudaRecommender, SteadyEpochsAllocateNothingAndMoveOnlyTheLossAndTheLists) 
         EXPECT_LE(a.host_to_device_bytes, 64u) << what << ": more than a few flags went up";
         EXPECT_GT(a.kernel_launches, 0) << what;
       }
-      // The loss sums and, for the clipping norm, one double per parameter tensor.
-      const std::size_t scalar_bytes = 128 + 8 * device.parameters().size();
-      EXPECT_LE(step.device_to_host_bytes, scalar_bytes) << "more than the loss sums and the clipping norm came down";
+      // The loss sums alone (at most 16 doubles); the clipping norm stays on the device.
+      EXPECT_LE(step.device_to_host_bytes, 128u) << "more than the loss sums came down";
       const std::size_t list_bytes = lists.items.size() * sizeof(gatrec::index_t);
       EXPECT_GE(ranking.device_to_host_bytes, list_bytes);
       EXPECT_LE(ranking.device_to_host_bytes, list_bytes + 64) << "more than the lists and a NaN flag came down";

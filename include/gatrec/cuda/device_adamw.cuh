@@ -23,13 +23,20 @@ class device_adamw {
  public:
   /// The parameters must outlive the optimiser; their order must not change between steps.
   device_adamw(device_parameter_list params, const adamw_options& opt) : params_(std::move(params)), opt_(opt) {
+    std::vector<std::size_t> sizes;
     for (auto* p : params_) {
       m_.emplace_back(p->value.rows(), p->value.cols());
       v_.emplace_back(p->value.rows(), p->value.cols());
       m_.back().set_zero();
       v_.back().set_zero();
+      grads_.push_back(p->grad.data());
+      sizes.push_back(static_cast<std::size_t>(p->grad.size()));
     }
-    norms_.resize(params_.size() > 0 ? params_.size() : 1);
+    grad_table_ = device_buffer<const float*>(grads_);
+    grad_sizes_ = device_buffer<std::size_t>(sizes);
+    squares_.resize(params_.size() > 0 ? params_.size() : 1);
+    norm_ = device_buffer<double>(std::vector<double>{0.0});
+    scale_ = device_buffer<float>(std::vector<float>{1.0f});
   }
 
   double lr() const { return opt_.lr; }
@@ -37,25 +44,19 @@ class device_adamw {
   long long steps() const { return step_; }
 
   /// The global L2 norm of the gradients (as gatrec::clip_gradient_norm computes it, in double).
+  /// Waits for the device.
   double gradient_norm() {
-    for (std::size_t k = 0; k < params_.size(); ++k)
-      launch_sum_of_squares(params_[k]->grad.data(), static_cast<std::size_t>(params_[k]->grad.size()),
-                            norms_.data() + k);
-    const std::vector<double> sq = norms_.to_host();
-    double total = 0.0;
-    for (std::size_t k = 0; k < params_.size(); ++k) total += sq[k];
-    return std::sqrt(total);
+    launch_gradient_norm(0.0);
+    return last_gradient_norm();
   }
 
   /// One update from the gradients on the device; with max_norm > 0 the gradients are first
-  /// scaled as clip_gradient_norm scales them. @return the gradient norm when clipping, else 0
-  double step(double max_norm = 0.0) {
-    float scale = 1.0f;
-    double norm = 0.0;
-    if (max_norm > 0.0) {
-      norm = gradient_norm();
-      if (norm > max_norm) scale = static_cast<float>(max_norm / (norm + 1e-6));
-    }
+  /// scaled as clip_gradient_norm scales them. The norm and the factor are computed on the device:
+  /// nothing comes back, so the host queues the next step without waiting
+  /// (last_gradient_norm() brings the norm back when it is wanted).
+  void step(double max_norm = 0.0) {
+    const bool clips = max_norm > 0.0;
+    if (clips) launch_gradient_norm(max_norm);
     ++step_;
     const adamw_step_constants c = adamw_step_constants::of(opt_, step_);
     const bool decays = opt_.weight_decay != 0.0;
@@ -63,16 +64,33 @@ class device_adamw {
       auto& p = *params_[k];
       expect_shape(p.grad, p.value.rows(), p.value.cols(), "gradient");
       launch_adamw(p.value.data(), p.grad.data(), m_[k].data(), v_[k].data(), static_cast<std::size_t>(p.value.size()),
-                   c, p.decay && decays, scale);
+                   c, p.decay && decays, clips ? scale_.data() : nullptr);
     }
-    return norm;
   }
 
+  /// The gradient norm of the last clipping step or gradient_norm() call (0 before any); waits for
+  /// the device.
+  double last_gradient_norm() const { return norm_.to_host()[0]; }
+
  private:
+  /// Queues the per-tensor sums of squares, the global norm and the clipping factor (for max_norm;
+  /// 0: no clipping, factor 1).
+  void launch_gradient_norm(double max_norm) {
+    for (std::size_t k = 0; k < params_.size(); ++k)
+      GATREC_EXPECTS(params_[k]->grad.data() == grads_[k], "a gradient was reallocated after the optimiser was built");
+    const int count = static_cast<int>(params_.size());
+    launch_sum_of_squares(grad_table_.data(), grad_sizes_.data(), count, squares_.data());
+    launch_clip_scale(squares_.data(), count, max_norm > 0.0 ? max_norm : HUGE_VAL, norm_.data(), scale_.data());
+  }
+
   device_parameter_list params_;
   adamw_options opt_;
   std::vector<device_matrix> m_, v_;
-  device_buffer<double> norms_;
+  std::vector<const float*> grads_;          // where each gradient lives (the device table's copy)
+  device_buffer<const float*> grad_table_;   // the gradients' device pointers, for one sum launch
+  device_buffer<std::size_t> grad_sizes_;
+  device_buffer<double> squares_, norm_;     // per-tensor sums of squares; the global norm
+  device_buffer<float> scale_;               // the clipping factor the update applies
   long long step_ = 0;
 };
 
