@@ -158,6 +158,16 @@ def main():
         if dev.type == "cuda":
             torch.cuda.empty_cache()
 
+    def forward_backward(module, x, upstream):
+        """One timed step: forward through module, backward of sum(out * upstream) to its
+        parameters and x."""
+        def fn():
+            module.zero_grad(set_to_none=True)
+            x.grad = None
+            out = module(x, edge_index, edge_attr)
+            (out * upstream).sum().backward()
+        return fn
+
     for form, heads, width in configs:
         conv_type = GATv2Conv if form == "gatv2" else GATConv
         for case in ["layer_forward", "layer_forward_backward"]:
@@ -169,13 +179,8 @@ def main():
                     def fn():
                         with torch.no_grad():
                             conv(x, edge_index, edge_attr)
-                else:
-                    def fn():
-                        conv.zero_grad(set_to_none=True)
-                        x.grad = None
-                        out = conv(x, edge_index, edge_attr)
-                        (out * upstream).sum().backward()
-                return fn
+                    return fn
+                return forward_backward(conv, x, upstream)
             measure(dict(common, form=form, heads=heads, width=width, case=case), setup)
 
     if args.stack:
@@ -185,14 +190,7 @@ def main():
         def setup_stack():
             model = PaperStack().to(dev)
             x = (torch.randn(n, PAPER_IN_DIM, device=dev) * 0.1).requires_grad_(True)
-            upstream = torch.randn(n, model.out_dim, device=dev)
-
-            def fn():
-                model.zero_grad(set_to_none=True)
-                x.grad = None
-                out = model(x, edge_index, edge_attr)
-                (out * upstream).sum().backward()
-            return fn
+            return forward_backward(model, x, torch.randn(n, model.out_dim, device=dev))
         measure(dict(common, form="gatv2", heads=4, width=64, in_dim=PAPER_IN_DIM, layers="384-256-256-64",
                      case="stack_forward_backward"), setup_stack)
     return 0
