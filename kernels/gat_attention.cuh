@@ -80,6 +80,9 @@ inline dropout_view make_dropout_view(double p, const run_mode& mode) {
   return d;
 }
 
+/// The fused forward's default `edges_per_step` (see attention_forward_args).
+inline constexpr int default_forward_edges_per_step = 2;
+
 /// Inputs, outputs and workspace of the fused forward. Shapes: N nodes, E edges, H heads, C head
 /// width, D = edge_dim. Row-major throughout.
 struct attention_forward_args {
@@ -102,6 +105,10 @@ struct attention_forward_args {
   float* alpha = nullptr;            ///< (E, H) attention weights, or null
   float* part_state = nullptr;       ///< (slots, H, 2) workspace for split nodes
   float* part_acc = nullptr;         ///< (slots, H, C) workspace for split nodes
+  /// In-edges a lane group loads before folding them into its softmax, in edge order: 1 or 2.
+  /// Two keep twice the rows z_j in flight (the forward waits on those gathers) for N more
+  /// registers a lane; the results are bit-identical either way.
+  int edges_per_step = default_forward_edges_per_step;
 };
 
 namespace kernels {
@@ -166,8 +173,9 @@ __device__ __forceinline__ void load_head_edge_weights(const float* edge_weight,
   }
 }
 
-/// The fused forward: each active warp walks (chunk, head) items; its groups take one in-edge each.
-template <attention_form Form, class L>
+/// The fused forward: each active warp walks (chunk, head) items; its groups take one in-edge each,
+/// `Unroll` edges a step.
+template <attention_form Form, class L, int Unroll>
 __global__ void __launch_bounds__(attention_block_threads, 2)
     attention_forward_kernel(attention_forward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
   constexpr int N = L::values, P = L::groups;
@@ -200,35 +208,57 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     softmax_state<float> state = softmax_empty<float>();
     float acc[N];
     zero_fragment(acc);
-    // The source index runs one edge ahead, so each iteration waits on one dependent load (the
-    // row z_j), not two.
-    index_t j_next = e_begin + q < e_end ? g.in_sources[e_begin + q] : 0;
-    for (offset_t base = e_begin; base < e_end; base += P) {
-      const offset_t e = base + q;
-      const bool active = e < e_end;  // uniform within a group; every lane reaches the shuffles
-      const index_t j = j_next;
-      if (e + P < e_end) j_next = g.in_sources[e + P];
-      float zf[N];
-      float logit = 0.f;
-      if (active) {
-        load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
-        const float* r = g.edge_features + e * g.feature_stride;
-        if constexpr (Form == attention_form::gatv2) {
-          float pe[N];
-          gatv2_edge_term(r, D, we, pe);
-          logit = gatv2_partial_logit(zf, t, pe, att, slope);
-        } else {
-          logit = leaky_relu(gat_edge_score(a.score_src[static_cast<std::int64_t>(j) * H + h], d_i, r, D, m), slope);
-        }
-      } else {
-        zero_fragment(zf);
+    // A group takes edges e, e + P, e + 2P, ... in turn; each step loads the rows of its next
+    // `Unroll` edges before it folds them, in that order, into its softmax, so results do not
+    // depend on Unroll. The source indices run one step ahead, so a step waits on one dependent
+    // load (the rows z_j), not two.
+    constexpr int stride = Unroll * P;
+    index_t j_next[Unroll];
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) j_next[u] = e_begin + q + u * P < e_end ? g.in_sources[e_begin + q + u * P] : 0;
+    for (offset_t base = e_begin; base < e_end; base += stride) {
+      float zf[Unroll][N];
+      float s_j[Unroll];  // GAT: the sources' scores
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const offset_t e = base + q + u * P;
+        const index_t j = j_next[u];
+        if (e + stride < e_end) j_next[u] = g.in_sources[e + stride];
+        s_j[u] = 0.f;
+        if (e < e_end)  // uniform within a group; every lane reaches the shuffles below
+          load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf[u]);
+        else
+          zero_fragment(zf[u]);
+        if constexpr (Form == attention_form::gat)
+          if (e < e_end) s_j[u] = a.score_src[static_cast<std::int64_t>(j) * H + h];
       }
-      if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
-      if (active) {
-        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed, a.dropout.step, e, H, h);
-        const softmax_step<float> s = softmax_push(state, logit);
-        softmax_accumulate(acc, s.rescale, kappa * s.weight, zf);
-        if (a.alpha != nullptr && rank == 0) a.alpha[e * H + h] = logit;
+      float logit[Unroll];
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const offset_t e = base + q + u * P;
+        logit[u] = 0.f;
+        if (e < e_end) {
+          const float* r = g.edge_features + e * g.feature_stride;
+          if constexpr (Form == attention_form::gatv2) {
+            float pe[N];
+            gatv2_edge_term(r, D, we, pe);
+            logit[u] = gatv2_partial_logit(zf[u], t, pe, att, slope);
+          } else {
+            logit[u] = leaky_relu(gat_edge_score(s_j[u], d_i, r, D, m), slope);
+          }
+        }
+        if constexpr (Form == attention_form::gatv2) logit[u] = group_sum<L::group>(logit[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const offset_t e = base + q + u * P;
+        if (e < e_end) {
+          const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed,
+                                                        a.dropout.step, e, H, h);
+          const softmax_step<float> s = softmax_push(state, logit[u]);
+          softmax_accumulate(acc, s.rescale, kappa * s.weight, zf[u]);
+          if (a.alpha != nullptr && rank == 0) a.alpha[e * H + h] = logit[u];
+        }
       }
     }
     merge_over_groups<L::group>(state, acc);
@@ -417,14 +447,18 @@ void attention_forward(const attention_forward_args& a, const graph_view& g, con
   else
     GATREC_EXPECTS(a.score_src != nullptr && a.score_dst != nullptr, "GAT needs the node scores");
   GATREC_EXPECTS(a.edge_dim == 0 || a.edge_weight != nullptr, "edge features need edge weights");
+  GATREC_EXPECTS(a.edges_per_step == 1 || a.edges_per_step == 2,
+                 "edges_per_step must be 1 or 2, got " + std::to_string(a.edges_per_step));
   if (g.num_nodes == 0) return;
   const bool aligned = detail::aligned16({a.z, a.z_dst, a.att, a.edge_weight, a.bias, a.y, a.o, a.part_acc});
   const warp_schedule s = attention_schedule(in_chunks, a.heads);
   detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
     using L = decltype(layout);
-    launch_kernel(kernels::attention_forward_kernel<Form, L>,
-                  {static_cast<unsigned>(s.blocks), kernels::attention_block_threads, 0, stream}, a, g, in_chunks,
-                  s.warps_per_head);
+    const launch_shape shape{static_cast<unsigned>(s.blocks), kernels::attention_block_threads, 0, stream};
+    if (a.edges_per_step == 2)
+      launch_kernel(kernels::attention_forward_kernel<Form, L, 2>, shape, a, g, in_chunks, s.warps_per_head);
+    else
+      launch_kernel(kernels::attention_forward_kernel<Form, L, 1>, shape, a, g, in_chunks, s.warps_per_head);
     GATREC_CUDA_CHECK_LAST();
   });
   if (in_chunks.num_splits > 0) {

@@ -190,11 +190,14 @@ double core_min_bytes(attention_form form, bool backward, double n, double e, in
   return bytes;
 }
 
-enum impl_id { fused = 0, library = 1 };
+// fused: the library's fused kernels as shipped; library: cuSPARSE SDDMM/SpMM + softmax kernels;
+// fused_one_edge_a_step: the fused forward loading one in-edge a step per lane group instead of the
+// default two (forward only: the comparison that chose the default).
+enum impl_id { fused = 0, library = 1, fused_one_edge_a_step = 2 };
 
 // The attention core: everything per edge (logits, softmax, aggregation; backward: every per-node
 // gradient the layer needs), with the projections and node scores precomputed outside the timing.
-// Args: scale, heads, width, implementation (0 fused, 1 library), pass (0 forward, 1 forward+backward).
+// Args: scale, heads, width, implementation (impl_id), pass (0 forward, 1 forward+backward).
 template <attention_form Form>
 void attention_core(benchmark::State& state) {
   const int scale = static_cast<int>(state.range(0)), H = static_cast<int>(state.range(1)),
@@ -236,6 +239,7 @@ void attention_core(benchmark::State& state) {
   fa.lse = lse.data();
   fa.part_state = part_state.data();
   fa.part_acc = part_acc.data();
+  if (state.range(3) == fused_one_edge_a_step) fa.edges_per_step = 1;
 
   gatrec::cuda::attention_backward_args ba;
   device_matrix softmax_stats, dz, dz_dst, ds, dd, partial, reduced, part_vec, part_scalar, part_softmax_sum;
@@ -315,7 +319,8 @@ void attention_core(benchmark::State& state) {
     const double gathered = static_cast<double>(g.num_edges()) * static_cast<double>(HC) * 4.0;
     state.counters["gather_GBs"] = benchmark::Counter(gathered / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   }
-  state.SetLabel(std::string(scale_name(scale)) + (use_library ? " library" : " fused") +
+  state.SetLabel(std::string(scale_name(scale)) +
+                 (use_library ? " library" : fa.edges_per_step == 1 ? " fused, 1 edge a step" : " fused") +
                  (backward ? " fwd+bwd" : " fwd"));
 }
 
@@ -589,10 +594,14 @@ void softmax_loss(benchmark::State& state) {
 }
 
 void core_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"scale", "heads", "width", "impl", "bwd"})
-      ->ArgsProduct({{0, 1, 2}, {1, 4, 8}, {16, 64}, {fused, library}, {0, 1}})
-      ->UseManualTime()
-      ->Unit(benchmark::kMillisecond);
+  b->ArgNames({"scale", "heads", "width", "impl", "bwd"});
+  for (int scale : {0, 1, 2})
+    for (int heads : {1, 4, 8})
+      for (int width : {16, 64})
+        for (int impl : {fused, library, fused_one_edge_a_step})
+          for (int bwd : {0, 1})
+            if (impl != fused_one_edge_a_step || bwd == 0) b->Args({scale, heads, width, impl, bwd});
+  b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
 
 void layer_args(benchmark::internal::Benchmark* b) {

@@ -28,6 +28,9 @@ MIN_SPEEDUP_VS_PYG = 3.0
 MIN_MEMORY_RATIO_VS_PYG = 5.0
 MIN_FORWARD_BANDWIDTH_FRACTION = 0.6
 MAX_ML100K_SECONDS = 10.0
+# bench_gat_cuda's impl argument (impl_id): the fused kernels as shipped, the library-calls baseline,
+# and the fused forward loading one in-edge a step instead of the default two.
+FUSED, LIBRARY, FUSED_ONE_EDGE_A_STEP = 0, 1, 2
 
 
 def load_benchmarks(path):
@@ -172,8 +175,8 @@ def print_tables(t, pyg):
           f"{'fused bw':>8} {'Gedge/s':>8} {'fused MB':>8} {'gather GB/s':>11}")
     for key in sorted(t.core):
         form, sc, h, c, bwd = key
-        f = t.core[key].get(0)
-        lib = t.core[key].get(1)
+        f = t.core[key].get(FUSED)
+        lib = t.core[key].get(LIBRARY)
         fs = f"{f[0]:9.3f}" if f else dash(9)
         ls = f"{lib[0]:10.3f}" if lib else dash(10)
         sp = f"{lib[0] / f[0]:7.2f}" if f and lib else dash(7)
@@ -188,12 +191,21 @@ def print_tables(t, pyg):
         print("Fused forward vs its gathers alone (cuSPARSE SpMM y = A z over the same E x HC rows)")
         print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'fused ms':>9} {'floor ms':>9} {'fused/floor':>11} "
               f"{'floor gather GB/s':>17}")
-        for key in sorted(k for k in t.core if k[4] == 0 and 0 in t.core[k] and (k[1], k[2], k[3]) in t.floor):
+        for key in sorted(k for k in t.core if k[4] == 0 and FUSED in t.core[k] and (k[1], k[2], k[3]) in t.floor):
             form, sc, h, c, _ = key
-            f = t.core[key][0]
+            f = t.core[key][FUSED]
             fl = t.floor[(sc, h, c)]
             gather = f"{fl[1]:17.0f}" if fl[1] is not None else dash(17)
             print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {f[0]:9.3f} {fl[0]:9.3f} {f[0] / fl[0]:11.2f} {gather}")
+    steps = sorted(k for k in t.core if k[4] == 0 and FUSED in t.core[k] and FUSED_ONE_EDGE_A_STEP in t.core[k])
+    if steps:
+        print()
+        print("Fused forward, two in-edges a step per lane group (the default) vs one")
+        print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'two ms':>9} {'one ms':>9} {'one/two':>7}")
+        for key in steps:
+            form, sc, h, c, _ = key
+            two, one = t.core[key][FUSED][0], t.core[key][FUSED_ONE_EDGE_A_STEP][0]
+            print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {two:9.3f} {one:9.3f} {one / two:7.2f}")
     print()
     print("One attention layer (in 64 -> H x C, rating edge feature, self-loops): ours vs PyG")
     print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'case':8} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} "
@@ -265,7 +277,7 @@ def layer_vs_pyg_targets(t, pyg):
 
 def forward_bandwidth_targets(t):
     """The fused forward (impl 0, no backward) of every configuration at the largest core scale."""
-    fused_forward = {k: v[0] for k, v in t.core.items() if k[4] == 0 and 0 in v}
+    fused_forward = {k: v[FUSED] for k, v in t.core.items() if k[4] == 0 and FUSED in v}
     if not fused_forward:
         return []
     largest = max(k[1] for k in fused_forward)

@@ -106,6 +106,84 @@ TEST(CudaKernels, FusedForwardForInferenceWithoutTheAggregateBuffer) {
   EXPECT_THROW(gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in), gatrec::logic_error);
 }
 
+// Two in-edges a step change only when a lane group loads the rows, not the order in which they
+// reach its softmax: every output must be bit-identical to one edge a step, on every lane layout,
+// with split nodes (chunks of 1 to 256 edges), dropout, the mean of heads and isolated nodes.
+TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
+  GATREC_SKIP_WITHOUT_GPU();
+  int layouts_checked = 0;
+  for (const gatrec::test::attention_case& c : gatrec::test::small_attention_cases()) {
+    SCOPED_TRACE(c.name());
+    const gatrec::csr_graph g = gatrec::test::case_graph(c);
+    const gatrec::cuda::device_graph dg(g, c.chunk_edges);
+    const auto in = dg.in_chunks();
+    const Eigen::Index n = g.num_nodes(), e = static_cast<Eigen::Index>(g.num_edges());
+    const int H = c.heads, C = c.head_dim, D = c.edge_dim;
+    const Eigen::Index HC = static_cast<Eigen::Index>(H) * C;
+    const bool gat = c.form == attention_form::gat;
+    // The scalar-layout cases read z one float past an aligned start (the launcher then takes it).
+    const int shift = c.vector_aligned ? 0 : 1;
+    const matrix<float> z_host = gatrec::test::random_matrix<float>(1, n * HC + shift, c.seed + 1);
+    const device_matrix z(z_host), z_dst(gatrec::test::random_matrix<float>(n, HC, c.seed + 2)),
+        att(gatrec::test::random_matrix<float>(H, C, c.seed + 3, 0.3)),
+        weight(gatrec::test::random_matrix<float>(std::max(D, 1), gat ? H : HC, c.seed + 4, 0.3)),
+        scores(gatrec::test::random_matrix<float>(2, n * H, c.seed + 5)),
+        bias(gatrec::test::random_matrix<float>(1, c.concat ? HC : C, c.seed + 6, 0.1));
+    gatrec::cuda::attention_forward_args a;
+    a.heads = H;
+    a.width = C;
+    a.concat = c.concat;
+    a.edge_dim = D;
+    a.dropout = gatrec::cuda::make_dropout_view(c.dropout, gatrec::run_mode{true, 11, 3});
+    a.z = z.data() + shift;
+    a.z_dst = z_dst.data();
+    a.att = att.data();
+    a.score_src = scores.data();
+    a.score_dst = scores.data() + n * H;
+    a.edge_weight = D > 0 ? weight.data() : nullptr;
+    a.bias = c.bias ? bias.data() : nullptr;
+    struct outputs {
+      device_matrix y, o, lse, alpha, part_state, part_acc;
+    };
+    auto run = [&](int edges_per_step, outputs& out) {
+      out.y.resize(n, c.concat ? HC : C);
+      out.o.resize(n, HC);
+      out.lse.resize(n, H);
+      out.alpha.resize(std::max<Eigen::Index>(e, 1), H);
+      out.part_state.resize(std::max<std::int64_t>(in.num_slots, 1) * H, 2);
+      out.part_acc.resize(std::max<std::int64_t>(in.num_slots, 1) * H, C);
+      for (device_matrix* m : {&out.y, &out.o, &out.lse, &out.alpha, &out.part_state, &out.part_acc})
+        gatrec::test::poison(*m);
+      a.edges_per_step = edges_per_step;
+      a.y = out.y.data();
+      a.o = out.o.data();
+      a.lse = out.lse.data();
+      a.alpha = out.alpha.data();
+      a.part_state = out.part_state.data();
+      a.part_acc = out.part_acc.data();
+      if (gat)
+        gatrec::cuda::attention_forward<attention_form::gat>(a, dg.view(), in);
+      else
+        gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in);
+    };
+    outputs one, two;
+    run(1, one);
+    run(2, two);
+    const matrix<float> y = two.y.download();
+    ASSERT_FALSE(y.hasNaN()) << "an output was never written";
+    gatrec::test::expect_bitwise_equal("y", one.y.download(), y);
+    gatrec::test::expect_bitwise_equal("o", one.o.download(), two.o.download());
+    gatrec::test::expect_bitwise_equal("lse", one.lse.download(), two.lse.download());
+    if (e > 0) gatrec::test::expect_bitwise_equal("alpha", one.alpha.download(), two.alpha.download());
+    ++layouts_checked;
+    if (c.tiny == 0 && c.vector_aligned) {
+      outputs bad;
+      EXPECT_THROW(run(3, bad), gatrec::logic_error);
+    }
+  }
+  EXPECT_EQ(layouts_checked, 30);
+}
+
 TEST(CudaKernels, LibraryBaselineForwardMatchesCpuBothForms) {
   GATREC_SKIP_WITHOUT_GPU();
   gatrec::cuda::cusparse_handle sparse;

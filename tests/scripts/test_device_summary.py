@@ -60,6 +60,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(sorted(bw) == ["gatv2 H=1 C=16", "gatv2 H=4 C=64"], f"bandwidth configurations {sorted(bw)}")
     check(bw.get("gatv2 H=1 C=16", {}).get("met") is True and bw.get("gatv2 H=4 C=64", {}).get("met") is False,
           f"bandwidth verdicts {bw}")
+    # The verdict is the shipped kernel's (impl 0: 0.65), not the one-edge-a-step variant's (0.52).
+    check(bw.get("gatv2 H=1 C=16", {}).get("bw_fraction") == 0.65, f"bandwidth of the default forward {bw}")
 
     # ML-100K: 4.2 s met, 11.3 s not.
     runs = {c: v for (k, c), v in t.items() if k == "ml100k_full_run_under_10s"}
@@ -80,7 +82,9 @@ with tempfile.TemporaryDirectory() as tmp:
                  "1.00     2.000   800.000   400.0         6000.0",
                  # The paper stack beside PyG's: 120 / 40 ms = 3x, 6,000 / 800 MB = 7.5x; the stack
                  # line is not a layer row.
-                 " 0.10    40.000   120.000     3.00      800     6000      7.50    0.50"]:
+                 " 0.10    40.000   120.000     3.00      800     6000      7.50    0.50",
+                 # One in-edge a step (impl 2, 15 ms) beside the default two (12 ms): 1.25.
+                 "gatv2   1.00  1  16    12.000    15.000    1.25"]:
         check(line in text, f"missing line: {line!r}")
 
     # A bench.json cut inside its fourth run (a timeout mid-write): the first three runs are read.
