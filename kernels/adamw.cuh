@@ -1,16 +1,19 @@
 #pragma once
 
 /// @file
-/// @brief AdamW on device parameters: one element-wise pass per parameter tensor (value, gradient
-/// and both moments read once, value and moments written once), arithmetic in
+/// @brief AdamW on device parameters: one launch for every parameter tensor (value, gradient and
+/// both moments read once, value and moments written once; blocks take chunks of the tensors from
+/// a device table, so a model of 31 tensors costs one launch, not 31), arithmetic in
 /// train/adamw_update.hpp, shared with its CPU check. Global gradient norm for clipping: per-tensor
 /// sums of squares reduced in a fixed order, and the clipping factor, all on the device, so a step
 /// that clips does not wait for the host.
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "elementwise.cuh"
 #include "fixed_order_sum.cuh"
@@ -21,21 +24,44 @@
 
 namespace gatrec::cuda {
 
+/// One tensor of a multi-tensor AdamW step: n elements of value, gradient and both moments.
+struct adamw_tensor {
+  float* value = nullptr;
+  const float* grad = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  std::size_t n = 0;
+  bool decay = true;  ///< the parameter's weight-decay flag
+};
+
+/// A block's share of a step: elements [begin, end) of tensors[tensor].
+struct adamw_chunk {
+  int tensor = 0;
+  std::size_t begin = 0, end = 0;
+};
+
+/// Elements a block updates (its chunk), so a large tensor spreads over many blocks and a bias of
+/// a few elements takes one.
+inline constexpr std::size_t adamw_chunk_elements = 2048;
+
 namespace kernels {
 
-/// The update; the gradient is first multiplied by *grad_scale (the clipping factor, computed on
-/// the device) when grad_scale is not null.
-__global__ void adamw_kernel(float* __restrict__ value, const float* __restrict__ grad, float* __restrict__ m,
-                             float* __restrict__ v, std::size_t n, adamw_step_constants c, bool decay,
-                             const float* __restrict__ grad_scale) {
+/// The update of every tensor in one launch, a chunk a block; the gradient is first multiplied by
+/// *grad_scale (the clipping factor, computed on the device) when grad_scale is not null. Each
+/// element sees exactly what a per-tensor pass would do (train/adamw_update.hpp).
+__global__ void adamw_multi_tensor_kernel(const adamw_tensor* __restrict__ tensors,
+                                          const adamw_chunk* __restrict__ chunks, adamw_step_constants c,
+                                          bool decays, const float* __restrict__ grad_scale) {
+  const adamw_chunk ch = chunks[blockIdx.x];
+  const adamw_tensor t = tensors[ch.tensor];
   const float scale = grad_scale != nullptr ? *grad_scale : 1.0f;
-  for (std::size_t k = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; k < n;
-       k += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    float x = value[k], mk = m[k], vk = v[k];
-    adamw_update(x, grad[k] * scale, mk, vk, c, decay);
-    value[k] = x;
-    m[k] = mk;
-    v[k] = vk;
+  const bool decay = decays && t.decay;
+  for (std::size_t k = ch.begin + threadIdx.x; k < ch.end; k += blockDim.x) {
+    float x = t.value[k], mk = t.m[k], vk = t.v[k];
+    adamw_update(x, t.grad[k] * scale, mk, vk, c, decay);
+    t.value[k] = x;
+    t.m[k] = mk;
+    t.v[k] = vk;
   }
 }
 
@@ -68,14 +94,25 @@ __global__ void clip_scale_kernel(const double* __restrict__ squares, int count,
 
 }  // namespace kernels
 
-/// One AdamW update of n elements; the gradient is multiplied by *grad_scale (device) first when
-/// grad_scale is not null (clipping).
-inline void launch_adamw(float* value, const float* grad, float* m, float* v, std::size_t n,
-                         const adamw_step_constants& c, bool decay, const float* grad_scale,
+/// The chunks of a multi-tensor step over tensors of these sizes, in tensor order (empty tensors
+/// take none).
+inline std::vector<adamw_chunk> adamw_chunks(const std::vector<std::size_t>& sizes) {
+  std::vector<adamw_chunk> chunks;
+  for (std::size_t b = 0; b < sizes.size(); ++b)
+    for (std::size_t begin = 0; begin < sizes[b]; begin += adamw_chunk_elements)
+      chunks.push_back({static_cast<int>(b), begin, std::min(sizes[b], begin + adamw_chunk_elements)});
+  return chunks;
+}
+
+/// One AdamW update of every tensor (device tables of `num_chunks` chunks over `tensors`); the
+/// gradients are multiplied by *grad_scale (device) first when grad_scale is not null (clipping).
+inline void launch_adamw(const adamw_tensor* tensors, const adamw_chunk* chunks, std::size_t num_chunks,
+                         const adamw_step_constants& c, bool decays, const float* grad_scale,
                          cudaStream_t stream = nullptr) {
-  if (n == 0) return;
-  launch_kernel(kernels::adamw_kernel, {elementwise_grid_size(n), elementwise_block_size, 0, stream}, value, grad, m, v,
-                n, c, decay, grad_scale);
+  if (num_chunks == 0) return;
+  GATREC_EXPECTS(num_chunks <= 0x7fffffffu, "too many AdamW chunks for one grid");
+  const launch_shape shape{static_cast<unsigned>(num_chunks), elementwise_block_size, 0, stream};
+  launch_kernel(kernels::adamw_multi_tensor_kernel, shape, tensors, chunks, c, decays, grad_scale);
   GATREC_CUDA_CHECK_LAST();
 }
 

@@ -236,39 +236,63 @@ TEST(CudaTraining, RowNormalizeMatchesTheCpu) {
   gatrec::test::expect_matrix_near("dx", got_rest, ref_rest, 1e-5);
 }
 
+// One launch updates every tensor, a chunk of adamw_chunk_elements a block: a tensor over three
+// chunks, the last one partial (a), one of exactly two chunks (c), a bias of 37 without decay (b).
 TEST(CudaTraining, AdamWMatchesTheCpu) {
   GATREC_SKIP_WITHOUT_GPU();
-  gatrec::parameter<float> a("a", 64, 48), b("b", 1, 37, false);
-  a.value = gatrec::test::random_matrix<float>(64, 48, 1);
+  static_assert(gatrec::cuda::adamw_chunk_elements == 2048, "the shapes below straddle chunks of 2048");
+  gatrec::parameter<float> a("a", 64, 80), b("b", 1, 37, false), c("c", 2, 2048);
+  a.value = gatrec::test::random_matrix<float>(64, 80, 1);
   b.value = gatrec::test::random_matrix<float>(1, 37, 2);
-  gatrec::cuda::device_parameter da(a), db(b);
+  c.value = gatrec::test::random_matrix<float>(2, 2048, 3);
+  gatrec::cuda::device_parameter da(a), db(b), dc(c);
   gatrec::adamw_options opt;
   opt.lr = 3e-3;
   opt.weight_decay = 0.01;
-  gatrec::adamw<float> host({&a, &b}, opt);
-  gatrec::cuda::device_adamw device({&da, &db}, opt);
+  gatrec::adamw<float> host({&a, &b, &c}, opt);
+  gatrec::cuda::device_adamw device({&da, &db, &dc}, opt);
   for (int step = 1; step <= 8; ++step) {
-    a.grad = gatrec::test::random_matrix<float>(64, 48, 10 + step);
+    a.grad = gatrec::test::random_matrix<float>(64, 80, 10 + step);
     b.grad = gatrec::test::random_matrix<float>(1, 37, 20 + step);
+    c.grad = gatrec::test::random_matrix<float>(2, 2048, 30 + step);
     da.grad.upload(a.grad);
     db.grad.upload(b.grad);
+    dc.grad.upload(c.grad);
     if (step == 5) {
       host.set_lr(1e-3);
       device.set_lr(1e-3);
     }
-    // norm ~ 56: no clipping on odd steps, clipped to 5 on steps 2 and 6, a bound above the norm
+    // norm ~ 100: no clipping on odd steps, clipped to 5 on steps 2 and 6, a bound above the norm
     // (factor 1, the norm still computed) on steps 4 and 8.
-    const double clip = step % 2 == 1 ? 0.0 : (step % 4 == 2 ? 5.0 : 100.0);
-    const double ref_norm = clip > 0 ? gatrec::clip_gradient_norm(gatrec::parameter_list<float>{&a, &b}, clip) : 0.0;
+    const double clip = step % 2 == 1 ? 0.0 : (step % 4 == 2 ? 5.0 : 500.0);
+    const double ref_norm =
+        clip > 0 ? gatrec::clip_gradient_norm(gatrec::parameter_list<float>{&a, &b, &c}, clip) : 0.0;
     host.step();
+#if defined(GATREC_CUDA_EMULATION)
+    const cuda_emulation::activity_counters before = cuda_emulation::activity();
+#endif
     device.step(clip);
+#if defined(GATREC_CUDA_EMULATION)
+    // The update in one launch; clipping adds the sums of squares and the factor, one launch each.
+    EXPECT_EQ((cuda_emulation::activity() - before).kernel_launches, clip > 0 ? 3 : 1) << "step " << step;
+#endif
     if (clip > 0) {
       EXPECT_NEAR(device.last_gradient_norm(), ref_norm, 1e-5 * ref_norm);
+      if (clip == 5.0) {
+        EXPECT_GT(ref_norm, clip) << "this step should clip";
+      } else {
+        EXPECT_LT(ref_norm, clip) << "this step should not clip";
+      }
     }
   }
   gatrec::test::expect_matrix_near("a after 8 steps", da.value.download(), a.value, 1e-5);
   gatrec::test::expect_matrix_near("b after 8 steps", db.value.download(), b.value, 1e-5);
+  gatrec::test::expect_matrix_near("c after 8 steps", dc.value.download(), c.value, 1e-5);
   EXPECT_EQ(device.steps(), 8);
+  // A parameter reallocated behind the optimiser's back is refused, not updated at its old address.
+  // (The new buffer is allocated before the old one is freed, so its address differs.)
+  dc.grad = gatrec::cuda::device_matrix(2, 2048);
+  EXPECT_THROW(device.step(), gatrec::logic_error);
 }
 
 }  // namespace
