@@ -118,6 +118,13 @@ namespace kernels {
 inline constexpr int attention_block_threads = 256;
 inline constexpr int attention_block_warps = attention_block_threads / 32;
 
+/// Blocks an SM a fused kernel that loads `Unroll` edges a step asks room for. ptxas gives two
+/// edges a step 80-88 registers where one takes 71-80, which costs a block an SM (24 warps -> 16)
+/// at 256 threads a block; capped at 3 blocks (80 registers) it fits without spilling for layouts
+/// of at most 4 values a lane. Wider layouts keep the cap of 2: they hold 2 blocks either way.
+template <class L, int Unroll>
+inline constexpr int unrolled_min_blocks = Unroll == 2 && L::values <= 4 ? 3 : 2;
+
 /// Writes a finished (node, head): o and y (concat: with the bias) from the group-0 lanes, the
 /// log-sum-exp from lane 0, and turns the logits stored in alpha into weights.
 template <class L>
@@ -176,7 +183,7 @@ __device__ __forceinline__ void load_head_edge_weights(const float* edge_weight,
 /// The fused forward: each active warp walks (chunk, head) items; its groups take one in-edge each,
 /// `Unroll` edges a step.
 template <attention_form Form, class L, int Unroll>
-__global__ void __launch_bounds__(attention_block_threads, 2)
+__global__ void __launch_bounds__(attention_block_threads, unrolled_min_blocks<L, Unroll>)
     attention_forward_kernel(attention_forward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
   constexpr int N = L::values, P = L::groups;
   const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);

@@ -62,7 +62,17 @@ struct attention_backward_args {
   float* part_vec = nullptr;         ///< (slots, H, C)
   float* part_scalar = nullptr;      ///< (slots, H)
   float* part_softmax_sum = nullptr; ///< (in-edge slots, H) pass-0 sums S of split destinations' chunks
+  /// Out-edge slots a lane group of pass 2 loads before adding them into its sums, in slot order:
+  /// 1 or 2, or 0 for the form's default (default_source_edges_per_step). The results are
+  /// bit-identical either way.
+  int source_edges_per_step = 0;
 };
+
+/// Pass 2's default slots a step: two where the second slot costs no occupancy on sm_90 (GAT: 72-77
+/// registers -> 77-80 for layouts of at most 4 values a lane, 3 blocks of 256 an SM either way),
+/// one where it would (GATv2: 80 -> 96, 3 blocks -> 2). docs/cuda.md has the counts.
+template <attention_form Form>
+inline constexpr int default_source_edges_per_step = Form == attention_form::gat ? 2 : 1;
 
 /// Values per warp in the pass-1 parameter partials: GATv2 (1 + D) C (da, then dW_e per feature);
 /// GAT D (dM).
@@ -267,9 +277,12 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
   }
 }
 
-/// Pass 2 over sources (transposed CSR).
-template <attention_form Form, class L>
-__global__ void __launch_bounds__(attention_block_threads, 2)
+/// Pass 2 over sources (transposed CSR), `Unroll` out-edge slots a step per lane group.
+/// (GATv2's pass 2 with two slots a step needs 96 registers: capped at 80 it spills, so it keeps
+/// the cap of 2 blocks and is not the default.)
+template <attention_form Form, class L, int Unroll>
+__global__ void __launch_bounds__(attention_block_threads,
+                                  Form == attention_form::gat ? unrolled_min_blocks<L, Unroll> : 2)
     attention_backward_src_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
   constexpr int N = L::values, P = L::groups;
   const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
@@ -299,54 +312,80 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     float acc[N];
     zero_fragment(acc);
     float ds = 0.f;
-    // The edge id and its destination run one slot ahead; both are read in slot order.
-    offset_t e_next = k_begin + q < k_end ? g.out_edge_ids[k_begin + q] : 0;
-    index_t i_next = k_begin + q < k_end ? g.out_destinations[k_begin + q] : 0;
-    for (offset_t base = k_begin; base < k_end; base += P) {
-      const offset_t k = base + q;
-      const bool active = k < k_end;
-      const offset_t e = active ? e_next : 0;
-      const index_t i = i_next;
-      if (k + P < k_end) {
-        e_next = g.out_edge_ids[k + P];
-        i_next = g.out_destinations[k + P];
-      }
-      float gi[N], t[N], pe[N];
-      float logit = 0.f, lse = 0.f, s_i = 0.f, u = 0.f, gz = 0.f;
-      if (active) {
-        const float* r = g.edge_features + e * g.feature_stride;
-        load_output_grad<L>(a, i, h, rank, gi);
-        const float2 stats = load_vector(a.softmax_stats + static_cast<std::int64_t>(i) * H + h);
-        lse = stats.x;
-        s_i = stats.y;
-        gz = partial_dot(gi, zj);
-        if constexpr (Form == attention_form::gatv2) {
-          load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t);
-          gatv2_edge_term(r, D, we, pe);
-          logit = gatv2_partial_logit(zj, t, pe, att, slope);
-        } else {
-          u = gat_edge_score(s_j, a.score_dst[static_cast<std::int64_t>(i) * H + h], r, D, m);
-          logit = leaky_relu(u, slope);
+    // A group takes slots k, k + P, k + 2P, ... in turn; each step loads what its next `Unroll`
+    // slots read (g_i, t_i, the stats; GAT d_i) before it adds them, in that order, into acc and
+    // ds, so results do not depend on Unroll. The edge ids and destinations run one step ahead and
+    // are read in slot order.
+    constexpr int stride = Unroll * P;
+    offset_t e_next[Unroll];
+    index_t i_next[Unroll];
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) {
+      const offset_t k = k_begin + q + u * P;
+      e_next[u] = k < k_end ? g.out_edge_ids[k] : 0;
+      i_next[u] = k < k_end ? g.out_destinations[k] : 0;
+    }
+    for (offset_t base = k_begin; base < k_end; base += stride) {
+      offset_t e[Unroll];
+      float gi[Unroll][N], t[Unroll][N];
+      float2 stats[Unroll];
+      float d_i[Unroll];  // GAT: the destinations' scores
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const offset_t k = base + q + u * P;
+        const bool active = k < k_end;  // uniform within a group; every lane reaches the shuffles
+        e[u] = active ? e_next[u] : 0;
+        const index_t i = i_next[u];
+        if (k + stride < k_end) {
+          e_next[u] = g.out_edge_ids[k + stride];
+          i_next[u] = g.out_destinations[k + stride];
         }
-      } else {
-        zero_fragment(gi);
-        zero_fragment(t);
-        zero_fragment(pe);
-      }
-      if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
-      gz = group_sum<L::group>(gz);
-      if (active) {
-        // dl as pass 1 computed it: the same fragments, sums and S_i.
-        const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale, a.dropout.seed,
-                                                      a.dropout.step, e, H, h);
-        const float alpha = softmax_weight(logit, lse);
-        const float dlv = softmax_logit_grad(alpha, kappa * gz, s_i);
-        const float w = kappa * alpha;
-        if constexpr (Form == attention_form::gatv2) {
-          gatv2_source_grad(zj, t, pe, att, slope, w, gi, dlv, acc);
+        stats[u] = make_float2(0.f, 0.f);
+        d_i[u] = 0.f;
+        if (active) {
+          load_output_grad<L>(a, i, h, rank, gi[u]);
+          stats[u] = load_vector(a.softmax_stats + static_cast<std::int64_t>(i) * H + h);
+          if constexpr (Form == attention_form::gatv2)
+            load_fragment<L>(a.z_dst + i * HC + static_cast<std::int64_t>(h) * C, C, rank, t[u]);
+          else
+            d_i[u] = a.score_dst[static_cast<std::int64_t>(i) * H + h];
         } else {
-          softmax_accumulate(acc, 1.f, w, gi);
-          ds += gat_score_grad(dlv, u, slope);
+          zero_fragment(gi[u]);
+          zero_fragment(t[u]);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const bool active = base + q + u * P < k_end;
+        float pe[N];
+        float logit = 0.f, u_score = 0.f, gz = 0.f;
+        zero_fragment(pe);
+        if (active) {
+          const float* r = g.edge_features + e[u] * g.feature_stride;
+          gz = partial_dot(gi[u], zj);
+          if constexpr (Form == attention_form::gatv2) {
+            gatv2_edge_term(r, D, we, pe);
+            logit = gatv2_partial_logit(zj, t[u], pe, att, slope);
+          } else {
+            u_score = gat_edge_score(s_j, d_i[u], r, D, m);
+            logit = leaky_relu(u_score, slope);
+          }
+        }
+        if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
+        gz = group_sum<L::group>(gz);
+        if (active) {
+          // dl as pass 1 computed it: the same fragments, sums and S_i.
+          const float kappa = dropout_keep_scale<float>(a.dropout.active, a.dropout.p, a.dropout.scale,
+                                                        a.dropout.seed, a.dropout.step, e[u], H, h);
+          const float alpha = softmax_weight(logit, stats[u].x);
+          const float dlv = softmax_logit_grad(alpha, kappa * gz, stats[u].y);
+          const float w = kappa * alpha;
+          if constexpr (Form == attention_form::gatv2) {
+            gatv2_source_grad(zj, t[u], pe, att, slope, w, gi[u], dlv, acc);
+          } else {
+            softmax_accumulate(acc, 1.f, w, gi[u]);
+            ds += gat_score_grad(dlv, u_score, slope);
+          }
         }
       }
     }
@@ -497,6 +536,9 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
                    "GAT backward needs the node scores and their gradients");
   GATREC_EXPECTS(backward_partial_width(Form, a.width, a.edge_dim) == 0 || a.warp_partial != nullptr,
                  "missing the parameter-partial buffer");
+  GATREC_EXPECTS(a.source_edges_per_step >= 0 && a.source_edges_per_step <= 2,
+                 "source_edges_per_step must be 0 (the default), 1 or 2, got " +
+                     std::to_string(a.source_edges_per_step));
   if (g.num_nodes == 0) return;
   const bool aligned = detail::aligned16({a.z, a.z_dst, a.att, a.att_dst, a.edge_weight, a.dy, a.dz, a.dz_dst,
                                           a.part_vec, a.warp_partial});
@@ -518,11 +560,14 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
                   a, in_chunks, false);
     GATREC_CUDA_CHECK_LAST();
   }
+  const int source_step = a.source_edges_per_step == 0 ? default_source_edges_per_step<Form> : a.source_edges_per_step;
   detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
     using L = decltype(layout);
-    launch_kernel(kernels::attention_backward_src_kernel<Form, L>,
-                  {static_cast<unsigned>(s2.blocks), kernels::attention_block_threads, 0, stream}, a, g, out_chunks,
-                  s2.warps_per_head);
+    const launch_shape shape{static_cast<unsigned>(s2.blocks), kernels::attention_block_threads, 0, stream};
+    if (source_step == 2)
+      launch_kernel(kernels::attention_backward_src_kernel<Form, L, 2>, shape, a, g, out_chunks, s2.warps_per_head);
+    else
+      launch_kernel(kernels::attention_backward_src_kernel<Form, L, 1>, shape, a, g, out_chunks, s2.warps_per_head);
     GATREC_CUDA_CHECK_LAST();
   });
   if (out_chunks.num_splits > 0) {

@@ -192,8 +192,10 @@ double core_min_bytes(attention_form form, bool backward, double n, double e, in
 
 // fused: the library's fused kernels as shipped; library: cuSPARSE SDDMM/SpMM + softmax kernels;
 // fused_one_edge_a_step: the fused forward loading one in-edge a step per lane group instead of the
-// default two (forward only: the comparison that chose the default).
-enum impl_id { fused = 0, library = 1, fused_one_edge_a_step = 2 };
+// default two (forward only); fused_other_source_step: forward + backward with pass 2 taking the
+// number of out-edge slots a step its form does not default to (GAT 1, GATv2 2). Both check on the
+// GPU the register-count reasoning behind the defaults (docs/cuda.md).
+enum impl_id { fused = 0, library = 1, fused_one_edge_a_step = 2, fused_other_source_step = 3 };
 
 // The attention core: everything per edge (logits, softmax, aggregation; backward: every per-node
 // gradient the layer needs), with the projections and node scores precomputed outside the timing.
@@ -276,6 +278,8 @@ void attention_core(benchmark::State& state) {
     ba.part_vec = part_vec.data();
     ba.part_scalar = part_scalar.data();
     ba.part_softmax_sum = part_softmax_sum.data();
+    if (state.range(3) == fused_other_source_step)
+      ba.source_edges_per_step = 3 - gatrec::cuda::default_source_edges_per_step<Form>;
   }
 
   std::unique_ptr<gatrec::cuda::library_attention> lib;
@@ -319,8 +323,12 @@ void attention_core(benchmark::State& state) {
     const double gathered = static_cast<double>(g.num_edges()) * static_cast<double>(HC) * 4.0;
     state.counters["gather_GBs"] = benchmark::Counter(gathered / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   }
-  state.SetLabel(std::string(scale_name(scale)) +
-                 (use_library ? " library" : fa.edges_per_step == 1 ? " fused, 1 edge a step" : " fused") +
+  const std::string variant = use_library                 ? " library"
+                              : fa.edges_per_step == 1      ? " fused, forward 1 edge a step"
+                              : ba.source_edges_per_step > 0
+                                  ? " fused, pass-2 slots a step: " + std::to_string(ba.source_edges_per_step)
+                                  : " fused";
+  state.SetLabel(std::string(scale_name(scale)) + variant +
                  (backward ? " fwd+bwd" : " fwd"));
 }
 
@@ -598,9 +606,10 @@ void core_args(benchmark::internal::Benchmark* b) {
   for (int scale : {0, 1, 2})
     for (int heads : {1, 4, 8})
       for (int width : {16, 64})
-        for (int impl : {fused, library, fused_one_edge_a_step})
+        for (int impl : {fused, library, fused_one_edge_a_step, fused_other_source_step})
           for (int bwd : {0, 1})
-            if (impl != fused_one_edge_a_step || bwd == 0) b->Args({scale, heads, width, impl, bwd});
+            if ((impl != fused_one_edge_a_step || bwd == 0) && (impl != fused_other_source_step || bwd == 1))
+              b->Args({scale, heads, width, impl, bwd});
   b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
 

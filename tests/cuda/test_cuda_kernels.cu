@@ -19,6 +19,7 @@
 #include "support/random_graphs.hpp"
 
 #include "gat_attention.cuh"
+#include "gat_attention_backward.cuh"
 
 namespace {
 
@@ -106,52 +107,79 @@ TEST(CudaKernels, FusedForwardForInferenceWithoutTheAggregateBuffer) {
   EXPECT_THROW(gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in), gatrec::logic_error);
 }
 
-// Two in-edges a step change only when a lane group loads the rows, not the order in which they
-// reach its softmax: every output must be bit-identical to one edge a step, on every lane layout,
-// with split nodes (chunks of 1 to 256 edges), dropout, the mean of heads and isolated nodes.
-TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
-  GATREC_SKIP_WITHOUT_GPU();
-  int layouts_checked = 0;
-  for (const gatrec::test::attention_case& c : gatrec::test::small_attention_cases()) {
-    SCOPED_TRACE(c.name());
-    const gatrec::csr_graph g = gatrec::test::case_graph(c);
-    const gatrec::cuda::device_graph dg(g, c.chunk_edges);
-    const auto in = dg.in_chunks();
-    const Eigen::Index n = g.num_nodes(), e = static_cast<Eigen::Index>(g.num_edges());
-    const int H = c.heads, C = c.head_dim, D = c.edge_dim;
-    const Eigen::Index HC = static_cast<Eigen::Index>(H) * C;
+// Random device inputs of the fused kernels for a test case's graph and shapes (no CPU layer: the
+// unroll tests compare the kernels with themselves).
+struct fused_inputs {
+  gatrec::csr_graph graph;
+  gatrec::cuda::device_graph device;
+  device_matrix z, z_dst, att, att_dst, weight, scores, bias, dy;
+  int shift = 0;  // the scalar-layout cases read z one float past an aligned start
+
+  explicit fused_inputs(const gatrec::test::attention_case& c)
+      : graph(gatrec::test::case_graph(c)), device(graph, c.chunk_edges), shift(c.vector_aligned ? 0 : 1) {
+    const Eigen::Index n = graph.num_nodes(), HC = static_cast<Eigen::Index>(c.heads) * c.head_dim;
     const bool gat = c.form == attention_form::gat;
-    // The scalar-layout cases read z one float past an aligned start (the launcher then takes it).
-    const int shift = c.vector_aligned ? 0 : 1;
-    const matrix<float> z_host = gatrec::test::random_matrix<float>(1, n * HC + shift, c.seed + 1);
-    const device_matrix z(z_host), z_dst(gatrec::test::random_matrix<float>(n, HC, c.seed + 2)),
-        att(gatrec::test::random_matrix<float>(H, C, c.seed + 3, 0.3)),
-        weight(gatrec::test::random_matrix<float>(std::max(D, 1), gat ? H : HC, c.seed + 4, 0.3)),
-        scores(gatrec::test::random_matrix<float>(2, n * H, c.seed + 5)),
-        bias(gatrec::test::random_matrix<float>(1, c.concat ? HC : C, c.seed + 6, 0.1));
+    z.upload(gatrec::test::random_matrix<float>(1, n * HC + shift, c.seed + 1));
+    z_dst.upload(gatrec::test::random_matrix<float>(n, HC, c.seed + 2));
+    att.upload(gatrec::test::random_matrix<float>(c.heads, c.head_dim, c.seed + 3, 0.3));
+    att_dst.upload(gatrec::test::random_matrix<float>(c.heads, c.head_dim, c.seed + 7, 0.3));
+    weight.upload(gatrec::test::random_matrix<float>(std::max(c.edge_dim, 1), gat ? c.heads : HC, c.seed + 4, 0.3));
+    scores.upload(gatrec::test::random_matrix<float>(2, n * c.heads, c.seed + 5));
+    bias.upload(gatrec::test::random_matrix<float>(1, c.concat ? HC : c.head_dim, c.seed + 6, 0.1));
+    dy.upload(gatrec::test::random_matrix<float>(n, c.concat ? HC : c.head_dim, c.seed + 8));
+  }
+
+  // The forward's inputs (outputs left null), training with the case's dropout.
+  gatrec::cuda::attention_forward_args forward_args(const gatrec::test::attention_case& c) const {
+    const Eigen::Index n = graph.num_nodes();
     gatrec::cuda::attention_forward_args a;
-    a.heads = H;
-    a.width = C;
+    a.heads = c.heads;
+    a.width = c.head_dim;
     a.concat = c.concat;
-    a.edge_dim = D;
+    a.edge_dim = c.edge_dim;
     a.dropout = gatrec::cuda::make_dropout_view(c.dropout, gatrec::run_mode{true, 11, 3});
     a.z = z.data() + shift;
     a.z_dst = z_dst.data();
     a.att = att.data();
     a.score_src = scores.data();
-    a.score_dst = scores.data() + n * H;
-    a.edge_weight = D > 0 ? weight.data() : nullptr;
+    a.score_dst = scores.data() + n * c.heads;
+    a.edge_weight = c.edge_dim > 0 ? weight.data() : nullptr;
     a.bias = c.bias ? bias.data() : nullptr;
+    return a;
+  }
+};
+
+void run_forward(attention_form form, const gatrec::cuda::attention_forward_args& a, const fused_inputs& in) {
+  if (form == attention_form::gat)
+    gatrec::cuda::attention_forward<attention_form::gat>(a, in.device.view(), in.device.in_chunks());
+  else
+    gatrec::cuda::attention_forward<attention_form::gatv2>(a, in.device.view(), in.device.in_chunks());
+}
+
+// Two in-edges a step change only when a lane group loads the rows, not the order in which they
+// reach its softmax: every output must be bit-identical to one edge a step, on every lane layout,
+// with split nodes (chunks of 1 to 256 edges), dropout, the mean of heads and isolated nodes.
+TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
+  GATREC_SKIP_WITHOUT_GPU();
+  int cases_checked = 0;
+  for (const gatrec::test::attention_case& c : gatrec::test::small_attention_cases()) {
+    SCOPED_TRACE(c.name());
+    const fused_inputs in(c);
+    const auto chunks = in.device.in_chunks();
+    const Eigen::Index n = in.graph.num_nodes(), e = static_cast<Eigen::Index>(in.graph.num_edges());
+    const Eigen::Index HC = static_cast<Eigen::Index>(c.heads) * c.head_dim;
+    gatrec::cuda::attention_forward_args a = in.forward_args(c);
     struct outputs {
       device_matrix y, o, lse, alpha, part_state, part_acc;
     };
     auto run = [&](int edges_per_step, outputs& out) {
-      out.y.resize(n, c.concat ? HC : C);
+      const std::int64_t slots = std::max<std::int64_t>(chunks.num_slots, 1) * c.heads;
+      out.y.resize(n, c.concat ? HC : c.head_dim);
       out.o.resize(n, HC);
-      out.lse.resize(n, H);
-      out.alpha.resize(std::max<Eigen::Index>(e, 1), H);
-      out.part_state.resize(std::max<std::int64_t>(in.num_slots, 1) * H, 2);
-      out.part_acc.resize(std::max<std::int64_t>(in.num_slots, 1) * H, C);
+      out.lse.resize(n, c.heads);
+      out.alpha.resize(std::max<Eigen::Index>(e, 1), c.heads);
+      out.part_state.resize(slots, 2);
+      out.part_acc.resize(slots, c.head_dim);
       for (device_matrix* m : {&out.y, &out.o, &out.lse, &out.alpha, &out.part_state, &out.part_acc})
         gatrec::test::poison(*m);
       a.edges_per_step = edges_per_step;
@@ -161,10 +189,7 @@ TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
       a.alpha = out.alpha.data();
       a.part_state = out.part_state.data();
       a.part_acc = out.part_acc.data();
-      if (gat)
-        gatrec::cuda::attention_forward<attention_form::gat>(a, dg.view(), in);
-      else
-        gatrec::cuda::attention_forward<attention_form::gatv2>(a, dg.view(), in);
+      run_forward(c.form, a, in);
     };
     outputs one, two;
     run(1, one);
@@ -175,13 +200,100 @@ TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
     gatrec::test::expect_bitwise_equal("o", one.o.download(), two.o.download());
     gatrec::test::expect_bitwise_equal("lse", one.lse.download(), two.lse.download());
     if (e > 0) gatrec::test::expect_bitwise_equal("alpha", one.alpha.download(), two.alpha.download());
-    ++layouts_checked;
+    ++cases_checked;
     if (c.tiny == 0 && c.vector_aligned) {
       outputs bad;
       EXPECT_THROW(run(3, bad), gatrec::logic_error);
     }
   }
-  EXPECT_EQ(layouts_checked, 30);
+  EXPECT_EQ(cases_checked, 30);
+}
+
+// The same for the backward's pass 2 (over each source's out-edge slots): one or two slots a step,
+// every gradient bit-identical, on the same cases.
+TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
+  GATREC_SKIP_WITHOUT_GPU();
+  int cases_checked = 0;
+  for (const gatrec::test::attention_case& c : gatrec::test::small_attention_cases()) {
+    SCOPED_TRACE(c.name());
+    const fused_inputs in(c);
+    const auto in_chunks = in.device.in_chunks(), out_chunks = in.device.out_chunks();
+    const Eigen::Index n = in.graph.num_nodes();
+    const int H = c.heads, C = c.head_dim, D = c.edge_dim;
+    const Eigen::Index HC = static_cast<Eigen::Index>(H) * C;
+    const std::int64_t slots = std::max<std::int64_t>({in_chunks.num_slots, out_chunks.num_slots, 1});
+    gatrec::cuda::attention_forward_args fa = in.forward_args(c);
+    device_matrix y(n, c.concat ? HC : C), o(n, HC), lse(n, H), part_state(slots * H, 2), part_acc(slots * H, C);
+    fa.y = y.data();
+    fa.o = o.data();
+    fa.lse = lse.data();
+    fa.part_state = part_state.data();
+    fa.part_acc = part_acc.data();
+    run_forward(c.form, fa, in);
+
+    struct gradients {
+      device_matrix stats, dz, dz_dst, ds, dd, partial, part_vec, part_scalar, part_softmax_sum;
+    };
+    auto run = [&](int slots_per_step, gradients& out) {
+      out.stats.resize(n, 2 * static_cast<Eigen::Index>(H));
+      out.dz.resize(n, HC);
+      out.dz_dst.resize(n, HC);
+      out.ds.resize(n, H);
+      out.dd.resize(n, H);
+      out.partial.resize(std::max<std::int64_t>(1, gatrec::cuda::backward_partial_size(c.form, in_chunks, H, C, D)), 1);
+      out.part_vec.resize(slots * H, C);
+      out.part_scalar.resize(slots * H, 1);
+      out.part_softmax_sum.resize(std::max<std::int64_t>(in_chunks.num_slots, 1) * H, 1);
+      for (device_matrix* m : {&out.stats, &out.dz, &out.dz_dst, &out.ds, &out.dd, &out.partial, &out.part_vec,
+                               &out.part_scalar, &out.part_softmax_sum})
+        gatrec::test::poison(*m);
+      gatrec::cuda::attention_backward_args b;
+      b.heads = H;
+      b.width = C;
+      b.concat = c.concat;
+      b.grad_scale = c.concat ? 1.0f : 1.0f / static_cast<float>(H);
+      b.edge_dim = D;
+      b.dropout = fa.dropout;
+      b.z = fa.z;
+      b.z_dst = fa.z_dst;
+      b.score_src = fa.score_src;
+      b.score_dst = fa.score_dst;
+      b.att = in.att.data();
+      b.att_dst = in.att_dst.data();
+      b.edge_weight = fa.edge_weight;
+      b.lse = lse.data();
+      b.dy = in.dy.data();
+      b.softmax_stats = reinterpret_cast<float2*>(out.stats.data());
+      b.dz = out.dz.data();
+      b.dz_dst = out.dz_dst.data();
+      b.d_score_src = out.ds.data();
+      b.d_score_dst = out.dd.data();
+      b.warp_partial = out.partial.data();
+      b.part_vec = out.part_vec.data();
+      b.part_scalar = out.part_scalar.data();
+      b.part_softmax_sum = out.part_softmax_sum.data();
+      b.source_edges_per_step = slots_per_step;
+      if (c.form == attention_form::gat)
+        gatrec::cuda::attention_backward<attention_form::gat>(b, in.device.view(), in_chunks, out_chunks);
+      else
+        gatrec::cuda::attention_backward<attention_form::gatv2>(b, in.device.view(), in_chunks, out_chunks);
+    };
+    gradients one, two;
+    run(1, one);
+    run(2, two);
+    const matrix<float> dz = two.dz.download();
+    ASSERT_FALSE(dz.hasNaN()) << "a gradient row was never written";
+    gatrec::test::expect_bitwise_equal("dz", one.dz.download(), dz);
+    if (c.form == attention_form::gat) {
+      gatrec::test::expect_bitwise_equal("d score_src", one.ds.download(), two.ds.download());
+    }
+    ++cases_checked;
+    if (c.tiny == 0 && c.vector_aligned) {
+      gradients bad;
+      EXPECT_THROW(run(3, bad), gatrec::logic_error);
+    }
+  }
+  EXPECT_EQ(cases_checked, 30);
 }
 
 TEST(CudaKernels, LibraryBaselineForwardMatchesCpuBothForms) {
