@@ -156,15 +156,26 @@ void run_forward(attention_form form, const gatrec::cuda::attention_forward_args
     gatrec::cuda::attention_forward<attention_form::gatv2>(a, in.device.view(), in.device.in_chunks());
 }
 
-// Two in-edges a step change only when a lane group loads the rows, not the order in which they
-// reach its softmax: every output must be bit-identical to one edge a step, on every lane layout,
-// with split nodes (chunks of 1 to 256 edges), dropout, the mean of heads and isolated nodes.
-TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
-  GATREC_SKIP_WITHOUT_GPU();
+// Runs check(case, inputs) on every small case (every lane layout, split nodes, dropout, the mean
+// of heads, isolated nodes) and expects all 30 to have run.
+template <class Check>
+void for_every_small_case(Check&& check) {
   int cases_checked = 0;
   for (const gatrec::test::attention_case& c : gatrec::test::small_attention_cases()) {
     SCOPED_TRACE(c.name());
     const fused_inputs in(c);
+    check(c, in);
+    ++cases_checked;
+  }
+  EXPECT_EQ(cases_checked, 30);
+}
+
+// Two in-edges a step change only when a lane group loads the rows, not the order in which they
+// reach its softmax: every output must be bit-identical to one edge a step on every small case
+// (chunks of 1 to 256 edges among them).
+TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
+  GATREC_SKIP_WITHOUT_GPU();
+  for_every_small_case([](const gatrec::test::attention_case& c, const fused_inputs& in) {
     const auto chunks = in.device.in_chunks();
     const Eigen::Index n = in.graph.num_nodes(), e = static_cast<Eigen::Index>(in.graph.num_edges());
     const Eigen::Index HC = static_cast<Eigen::Index>(c.heads) * c.head_dim;
@@ -200,23 +211,18 @@ TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
     gatrec::test::expect_bitwise_equal("o", one.o.download(), two.o.download());
     gatrec::test::expect_bitwise_equal("lse", one.lse.download(), two.lse.download());
     if (e > 0) gatrec::test::expect_bitwise_equal("alpha", one.alpha.download(), two.alpha.download());
-    ++cases_checked;
     if (c.tiny == 0 && c.vector_aligned) {
       outputs bad;
       EXPECT_THROW(run(3, bad), gatrec::logic_error);
     }
-  }
-  EXPECT_EQ(cases_checked, 30);
+  });
 }
 
 // The same for the backward's pass 2 (over each source's out-edge slots): one or two slots a step,
 // every gradient bit-identical, on the same cases.
 TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
   GATREC_SKIP_WITHOUT_GPU();
-  int cases_checked = 0;
-  for (const gatrec::test::attention_case& c : gatrec::test::small_attention_cases()) {
-    SCOPED_TRACE(c.name());
-    const fused_inputs in(c);
+  for_every_small_case([](const gatrec::test::attention_case& c, const fused_inputs& in) {
     const auto in_chunks = in.device.in_chunks(), out_chunks = in.device.out_chunks();
     const Eigen::Index n = in.graph.num_nodes();
     const int H = c.heads, C = c.head_dim, D = c.edge_dim;
@@ -287,13 +293,11 @@ TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
     if (c.form == attention_form::gat) {
       gatrec::test::expect_bitwise_equal("d score_src", one.ds.download(), two.ds.download());
     }
-    ++cases_checked;
     if (c.tiny == 0 && c.vector_aligned) {
       gradients bad;
       EXPECT_THROW(run(3, bad), gatrec::logic_error);
     }
-  }
-  EXPECT_EQ(cases_checked, 30);
+  });
 }
 
 TEST(CudaKernels, LibraryBaselineForwardMatchesCpuBothForms) {
