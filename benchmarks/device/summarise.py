@@ -107,7 +107,9 @@ class BenchTables:
             kind, a = parse_name(r["name"])
             ms = r["real_time"] if r.get("time_unit") == "ms" else r["real_time"] / 1e6
             if kind.startswith("core_"):
-                key = (kind[5:], a["scale"], int(a["heads"]), int(a["width"]), int(a["bwd"]))
+                # core_<form>, and core_variant_<form> for the other unroll choices (impl 2 and 3).
+                form = kind[len("core_variant_"):] if kind.startswith("core_variant_") else kind[len("core_"):]
+                key = (form, a["scale"], int(a["heads"]), int(a["width"]), int(a["bwd"]))
                 self.core.setdefault(key, {})[int(a["impl"])] = (ms, r.get("bw_fraction", 0.0),
                                                                  r.get("edges_per_s", 0.0), r.get("device_mb", 0.0),
                                                                  r.get("gather_GBs"))
