@@ -113,15 +113,17 @@ struct attention_forward_args {
 
 namespace kernels {
 
-/// Blocks of 8 warps; the fused kernels declare __launch_bounds__(256, 2), which caps them at 128
-/// registers: the widest (GATv2 backward, pass 1) needs ~100, and a lower cap made ptxas spill.
+/// Blocks of 8 warps; the fused kernels declare __launch_bounds__(256, 2) (at most 128 registers:
+/// GATv2's pass 1 needs 96-128, and a lower cap makes ptxas spill) or (256, 3) where they fit in 80
+/// (unrolled_min_blocks).
 inline constexpr int attention_block_threads = 256;
 inline constexpr int attention_block_warps = attention_block_threads / 32;
 
-/// Blocks an SM a fused kernel that loads `Unroll` edges a step asks room for. ptxas gives two
-/// edges a step 80-88 registers where one takes 71-80, which costs a block an SM (24 warps -> 16)
-/// at 256 threads a block; capped at 3 blocks (80 registers) it fits without spilling for layouts
-/// of at most 4 values a lane. Wider layouts keep the cap of 2: they hold 2 blocks either way.
+/// Blocks an SM a fused kernel that loads `Unroll` edges a step asks room for. Left at 2, ptxas gave
+/// the GATv2 forward 84 registers with two edges a step where one takes 75, which costs a block an
+/// SM (24 warps -> 16: more than 80 registers fit only 2 blocks of 256); asked for 3 it fits in
+/// 72-77 without spilling for layouts of at most 4 values a lane. Wider layouts keep 2: they hold 2
+/// blocks either way.
 template <class L, int Unroll>
 inline constexpr int unrolled_min_blocks = Unroll == 2 && L::values <= 4 ? 3 : 2;
 

@@ -62,11 +62,21 @@ struct attention_backward_args {
   float* part_vec = nullptr;         ///< (slots, H, C)
   float* part_scalar = nullptr;      ///< (slots, H)
   float* part_softmax_sum = nullptr; ///< (in-edge slots, H) pass-0 sums S of split destinations' chunks
+  /// In-edges a lane group of pass 1 (and pass 0) loads before using them, in edge order: 1 or 2,
+  /// or 0 for the form's default (default_destination_edges_per_step). Bit-identical either way.
+  int destination_edges_per_step = 0;
   /// Out-edge slots a lane group of pass 2 loads before adding them into its sums, in slot order:
-  /// 1 or 2, or 0 for the form's default (default_source_edges_per_step). The results are
-  /// bit-identical either way.
+  /// 1 or 2, or 0 for the form's default (default_source_edges_per_step). Bit-identical either way.
   int source_edges_per_step = 0;
 };
+
+/// Pass 1's default in-edges a step for a lane layout, on sm_90 register counts (docs/cuda.md): two,
+/// except GATv2 with 8 values a lane. GATv2 holds 2 blocks of 256 an SM either way (96 registers
+/// with one edge, 110-112 with two), but its 8-value layouts already take 127-128 with one and
+/// would spill with two; GAT goes from 4 blocks to 3 (60-64 registers -> 70-72), still 1.5x the
+/// rows in flight.
+template <attention_form Form, class L>
+inline constexpr int default_destination_edges_per_step = Form == attention_form::gatv2 && L::values > 4 ? 1 : 2;
 
 /// Pass 2's default slots a step: two where the second slot costs no occupancy on sm_90 (GAT: 72-77
 /// registers -> 77-80 for layouts of at most 4 values a lane, 3 blocks of 256 an SM either way),
@@ -110,10 +120,16 @@ __device__ __forceinline__ float split_softmax_sum(const chunk_view& ch, std::in
   return sum;
 }
 
-/// Pass 1 over destinations; with `split_sums_only`, pass 0: only the chunks of split nodes, each
-/// writing its share of S_i to part_softmax_sum.
-template <attention_form Form, class L>
-__global__ void __launch_bounds__(attention_block_threads, 2)
+/// Blocks an SM the backward kernels ask room for: GAT as the forward (unrolled_min_blocks); GATv2
+/// keeps 2 (its passes need 80-96 registers with one edge a step, and capped at 80 for 3 blocks
+/// they spill with two).
+template <attention_form Form, class L, int Unroll>
+inline constexpr int backward_min_blocks = Form == attention_form::gat ? unrolled_min_blocks<L, Unroll> : 2;
+
+/// Pass 1 over destinations, `Unroll` in-edges a step per lane group; with `split_sums_only`, pass
+/// 0: only the chunks of split nodes, each writing its share of S_i to part_softmax_sum.
+template <attention_form Form, class L, int Unroll>
+__global__ void __launch_bounds__(attention_block_threads, backward_min_blocks<Form, L, Unroll>)
     attention_backward_dst_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head,
                                   bool split_sums_only) {
   constexpr int N = L::values, P = L::groups;
@@ -155,26 +171,35 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
       d_i = a.score_dst[static_cast<std::int64_t>(i) * H + h];
     const float lse = a.lse[static_cast<std::int64_t>(i) * H + h];
 
-    // Edge e (source j) of this destination: its logit, kappa <g_i, z_j> (dalpha) and alpha; the
-    // group's lanes share the sums. GAT also returns the pre-activation score u; GATv2 the source
-    // fragment and edge term that its gradient needs. Every lane calls it (shuffles inside).
-    auto recompute_edge = [&](offset_t e, bool active, index_t j, float (&zf)[N], float (&pe)[N], float& u,
-                              float& alpha, float& dalpha) {
+    // Edge e (source j) of this destination, in two halves so that a step can load the rows of
+    // all its edges before it computes any of them. load_edge: the row z_j (GAT: and s_j).
+    // edge_terms: its logit, kappa <g_i, z_j> (dalpha) and alpha; the group's lanes share the sums.
+    // GAT also returns the pre-activation score u; GATv2 the edge term its gradient needs. Every
+    // lane calls edge_terms (shuffles inside).
+    auto load_edge = [&](bool active, index_t j, float (&zf)[N], float& s_j) {
+      s_j = 0.f;
+      if (active) {
+        load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
+        if constexpr (Form == attention_form::gat) s_j = a.score_src[static_cast<std::int64_t>(j) * H + h];
+      } else {
+        zero_fragment(zf);
+      }
+    };
+    auto edge_terms = [&](offset_t e, bool active, const float (&zf)[N], float s_j, float (&pe)[N], float& u,
+                          float& alpha, float& dalpha) {
       float logit = 0.f, gz = 0.f;
       u = 0.f;
       if (active) {
         const float* r = g.edge_features + e * g.feature_stride;
-        load_fragment<L>(a.z + j * HC + static_cast<std::int64_t>(h) * C, C, rank, zf);
         gz = partial_dot(gi, zf);
         if constexpr (Form == attention_form::gatv2) {
           gatv2_edge_term(r, D, we, pe);
           logit = gatv2_partial_logit(zf, t, pe, att, slope);
         } else {
-          u = gat_edge_score(a.score_src[static_cast<std::int64_t>(j) * H + h], d_i, r, D, m);
+          u = gat_edge_score(s_j, d_i, r, D, m);
           logit = leaky_relu(u, slope);
         }
       } else {
-        zero_fragment(zf);
         zero_fragment(pe);
       }
       if constexpr (Form == attention_form::gatv2) logit = group_sum<L::group>(logit);
@@ -185,6 +210,8 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
                                  : 0.f;
       dalpha = kappa * gz;
     };
+    // A group takes edges e, e + P, e + 2P, ... in turn, `Unroll` a step, in that order.
+    constexpr int stride = Unroll * P;
 
     // S_i = sum_e alpha_e dalpha_e, summed from the very alphas and dalphas the edge loop uses. It
     // equals <g_i, o_i>, which costs no sweep; but with that shortcut the sum of i's dl is the
@@ -196,12 +223,20 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     if (slot >= 0 && !split_sums_only) {
       weighted = split_softmax_sum(ch, c, H, h, a.part_softmax_sum);
     } else {
-      for (offset_t base = e_begin; base < e_end; base += P) {
-        const offset_t e = base + q;
-        const bool active = e < e_end;
-        float zf[N], pe[N], u, alpha, dalpha;
-        recompute_edge(e, active, active ? g.in_sources[e] : 0, zf, pe, u, alpha, dalpha);
-        if (active) weighted += alpha * dalpha;
+      for (offset_t base = e_begin; base < e_end; base += stride) {
+        float zf[Unroll][N], s_j[Unroll];
+#pragma unroll
+        for (int u = 0; u < Unroll; ++u) {
+          const offset_t e = base + q + u * P;
+          load_edge(e < e_end, e < e_end ? g.in_sources[e] : 0, zf[u], s_j[u]);
+        }
+#pragma unroll
+        for (int u = 0; u < Unroll; ++u) {
+          const offset_t e = base + q + u * P;
+          float pe[N], score, alpha, dalpha;
+          edge_terms(e, e < e_end, zf[u], s_j[u], pe, score, alpha, dalpha);
+          if (e < e_end) weighted += alpha * dalpha;
+        }
       }
       weighted = sum_over_groups<L::group>(weighted);
       if (split_sums_only) {
@@ -218,23 +253,34 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
     float dt[N];
     zero_fragment(dt);
     float dd = 0.f;
-    index_t j_next = e_begin + q < e_end ? g.in_sources[e_begin + q] : 0;  // one edge ahead
-    for (offset_t base = e_begin; base < e_end; base += P) {
-      const offset_t e = base + q;
-      const bool active = e < e_end;
-      const index_t j = j_next;
-      if (e + P < e_end) j_next = g.in_sources[e + P];
-      float zf[N], pe[N], u, alpha, dalpha;
-      recompute_edge(e, active, j, zf, pe, u, alpha, dalpha);
-      if (active) {
-        const float* r = g.edge_features + e * g.feature_stride;
-        const float dlv = softmax_logit_grad(alpha, dalpha, weighted);
-        if constexpr (Form == attention_form::gatv2) {
-          gatv2_destination_grad(zf, t, pe, att, slope, dlv, r, D, dt, da, dwe);
-        } else {
-          const float delta = gat_score_grad(dlv, u, slope);
-          dd += delta;
-          gat_edge_weight_grad(delta, r, D, dm);
+    index_t j_next[Unroll];  // the sources run one step ahead
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) j_next[u] = e_begin + q + u * P < e_end ? g.in_sources[e_begin + q + u * P] : 0;
+    for (offset_t base = e_begin; base < e_end; base += stride) {
+      float zf[Unroll][N], s_j[Unroll];
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const offset_t e = base + q + u * P;
+        const index_t j = j_next[u];
+        if (e + stride < e_end) j_next[u] = g.in_sources[e + stride];
+        load_edge(e < e_end, j, zf[u], s_j[u]);
+      }
+#pragma unroll
+      for (int u = 0; u < Unroll; ++u) {
+        const offset_t e = base + q + u * P;
+        const bool active = e < e_end;
+        float pe[N], score, alpha, dalpha;
+        edge_terms(e, active, zf[u], s_j[u], pe, score, alpha, dalpha);
+        if (active) {
+          const float* r = g.edge_features + e * g.feature_stride;
+          const float dlv = softmax_logit_grad(alpha, dalpha, weighted);
+          if constexpr (Form == attention_form::gatv2) {
+            gatv2_destination_grad(zf[u], t, pe, att, slope, dlv, r, D, dt, da, dwe);
+          } else {
+            const float delta = gat_score_grad(dlv, score, slope);
+            dd += delta;
+            gat_edge_weight_grad(delta, r, D, dm);
+          }
         }
       }
     }
@@ -278,11 +324,8 @@ __global__ void __launch_bounds__(attention_block_threads, 2)
 }
 
 /// Pass 2 over sources (transposed CSR), `Unroll` out-edge slots a step per lane group.
-/// (GATv2's pass 2 with two slots a step needs 96 registers: capped at 80 it spills, so it keeps
-/// the cap of 2 blocks and is not the default.)
 template <attention_form Form, class L, int Unroll>
-__global__ void __launch_bounds__(attention_block_threads,
-                                  Form == attention_form::gat ? unrolled_min_blocks<L, Unroll> : 2)
+__global__ void __launch_bounds__(attention_block_threads, backward_min_blocks<Form, L, Unroll>)
     attention_backward_src_kernel(attention_backward_args a, graph_view g, chunk_view ch, std::int64_t warps_per_head) {
   constexpr int N = L::values, P = L::groups;
   const std::int64_t warp = static_cast<std::int64_t>(blockIdx.x) * attention_block_warps + (threadIdx.x >> 5);
@@ -536,9 +579,9 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
                    "GAT backward needs the node scores and their gradients");
   GATREC_EXPECTS(backward_partial_width(Form, a.width, a.edge_dim) == 0 || a.warp_partial != nullptr,
                  "missing the parameter-partial buffer");
-  GATREC_EXPECTS(a.source_edges_per_step >= 0 && a.source_edges_per_step <= 2,
-                 "source_edges_per_step must be 0 (the default), 1 or 2, got " +
-                     std::to_string(a.source_edges_per_step));
+  for (const int step : {a.destination_edges_per_step, a.source_edges_per_step})
+    GATREC_EXPECTS(step >= 0 && step <= 2,
+                   "edges a step must be 0 (the default), 1 or 2, got " + std::to_string(step));
   if (g.num_nodes == 0) return;
   const bool aligned = detail::aligned16({a.z, a.z_dst, a.att, a.att_dst, a.edge_weight, a.dy, a.dz, a.dz_dst,
                                           a.part_vec, a.warp_partial});
@@ -546,11 +589,17 @@ void attention_backward(const attention_backward_args& a, const graph_view& g, c
   const warp_schedule s2 = attention_schedule(out_chunks, a.heads);
   detail::dispatch_lane_layout(a.width, aligned, [&](auto layout) {
     using L = decltype(layout);
+    const int destination_step = a.destination_edges_per_step == 0 ? default_destination_edges_per_step<Form, L>
+                                                                   : a.destination_edges_per_step;
     const launch_shape shape{static_cast<unsigned>(s1.blocks), kernels::attention_block_threads, 0, stream};
     for (const bool split_sums_only : {true, false}) {
       if (split_sums_only && in_chunks.num_splits == 0) continue;
-      launch_kernel(kernels::attention_backward_dst_kernel<Form, L>, shape, a, g, in_chunks, s1.warps_per_head,
-                    split_sums_only);
+      if (destination_step == 2)
+        launch_kernel(kernels::attention_backward_dst_kernel<Form, L, 2>, shape, a, g, in_chunks, s1.warps_per_head,
+                      split_sums_only);
+      else
+        launch_kernel(kernels::attention_backward_dst_kernel<Form, L, 1>, shape, a, g, in_chunks, s1.warps_per_head,
+                      split_sums_only);
       GATREC_CUDA_CHECK_LAST();
     }
   });

@@ -218,9 +218,9 @@ TEST(CudaKernels, FusedForwardIsBitIdenticalForOneOrTwoEdgesAStep) {
   });
 }
 
-// The same for the backward's pass 2 (over each source's out-edge slots): one or two slots a step,
-// every gradient bit-identical, on the same cases.
-TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
+// The same for the backward: both passes at one edge (pass 2: out-edge slot) a step, then at two,
+// every gradient and the parameter partials bit-identical, on the same cases.
+TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoEdgesAStep) {
   GATREC_SKIP_WITHOUT_GPU();
   for_every_small_case([](const gatrec::test::attention_case& c, const fused_inputs& in) {
     const auto in_chunks = in.device.in_chunks(), out_chunks = in.device.out_chunks();
@@ -240,7 +240,7 @@ TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
     struct gradients {
       device_matrix stats, dz, dz_dst, ds, dd, partial, part_vec, part_scalar, part_softmax_sum;
     };
-    auto run = [&](int slots_per_step, gradients& out) {
+    auto run = [&](int edges_per_step, gradients& out) {
       out.stats.resize(n, 2 * static_cast<Eigen::Index>(H));
       out.dz.resize(n, HC);
       out.dz_dst.resize(n, HC);
@@ -278,7 +278,8 @@ TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
       b.part_vec = out.part_vec.data();
       b.part_scalar = out.part_scalar.data();
       b.part_softmax_sum = out.part_softmax_sum.data();
-      b.source_edges_per_step = slots_per_step;
+      b.destination_edges_per_step = edges_per_step;
+      b.source_edges_per_step = edges_per_step;
       if (c.form == attention_form::gat)
         gatrec::cuda::attention_backward<attention_form::gat>(b, in.device.view(), in_chunks, out_chunks);
       else
@@ -290,8 +291,13 @@ TEST(CudaKernels, FusedBackwardIsBitIdenticalForOneOrTwoSlotsAStep) {
     const matrix<float> dz = two.dz.download();
     ASSERT_FALSE(dz.hasNaN()) << "a gradient row was never written";
     gatrec::test::expect_bitwise_equal("dz", one.dz.download(), dz);
+    gatrec::test::expect_bitwise_equal("lse and S", one.stats.download(), two.stats.download());
+    gatrec::test::expect_bitwise_equal("parameter partials", one.partial.download(), two.partial.download());
     if (c.form == attention_form::gat) {
       gatrec::test::expect_bitwise_equal("d score_src", one.ds.download(), two.ds.download());
+      gatrec::test::expect_bitwise_equal("d score_dst", one.dd.download(), two.dd.download());
+    } else {
+      gatrec::test::expect_bitwise_equal("dz_dst", one.dz_dst.download(), two.dz_dst.download());
     }
     if (c.tiny == 0 && c.vector_aligned) {
       gradients bad;

@@ -85,9 +85,8 @@ with tempfile.TemporaryDirectory() as tmp:
                  " 0.10    40.000   120.000     3.00      800     6000      7.50    0.50",
                  # One in-edge a step (impl 2, 15 ms) beside the default two (12 ms): 1.25.
                  "gatv2   1.00  1  16    12.000    15.000    1.25",
-                 # Pass 2 at two slots a step (impl 3, 200 ms, named in the label) beside the
-                 # default (240 ms): 0.83.
-                 "gatv2   1.00  4  64    240.000   200.000     2          0.83"]:
+                 # The backward at one edge a step (impl 3, 300 ms) beside the default (240 ms).
+                 "gatv2   1.00  4  64    240.000   300.000        1.25"]:
         check(line in text, f"missing line: {line!r}")
 
     # A bench.json cut inside its fourth run (a timeout mid-write): the first three runs are read.
