@@ -609,7 +609,8 @@ void core_args(benchmark::internal::Benchmark* b) {
       ->Unit(benchmark::kMillisecond);
 }
 
-// The fused kernels at one edge a step (forward; backward), registered after every other case so that a run cut short by time loses them first.
+// The fused kernels at one edge a step (forward; backward), registered after every other case so
+// that a run cut short by time loses them first.
 void core_variant_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"scale", "heads", "width", "impl", "bwd"});
   for (int scale : {0, 1, 2})
