@@ -166,6 +166,20 @@ def peer_cells(o, p):
     return f"{os_} {ps} {ratio} {om} {pm} {mr}"
 
 
+def print_one_edge_table(t, bwd, variant, title):
+    """The shipped fused kernels (impl 0) beside a variant at one edge a step, where both ran."""
+    keys = sorted(k for k in t.core if k[4] == bwd and FUSED in t.core[k] and variant in t.core[k])
+    if not keys:
+        return
+    print()
+    print(title)
+    print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'default ms':>10} {'one ms':>9} {'one/default':>11}")
+    for key in keys:
+        form, sc, h, c, _ = key
+        default, one = t.core[key][FUSED][0], t.core[key][variant][0]
+        print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {default:10.3f} {one:9.3f} {one / default:11.2f}")
+
+
 def print_tables(t, pyg):
     for e in t.errors:
         print(f"  error: {e}")
@@ -200,25 +214,9 @@ def print_tables(t, pyg):
             fl = t.floor[(sc, h, c)]
             gather = f"{fl[1]:17.0f}" if fl[1] is not None else dash(17)
             print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {f[0]:9.3f} {fl[0]:9.3f} {f[0] / fl[0]:11.2f} {gather}")
-    steps = sorted(k for k in t.core if k[4] == 0 and FUSED in t.core[k] and FUSED_ONE_EDGE_A_STEP in t.core[k])
-    if steps:
-        print()
-        print("Fused forward, two in-edges a step per lane group (the default) vs one")
-        print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'two ms':>9} {'one ms':>9} {'one/two':>7}")
-        for key in steps:
-            form, sc, h, c, _ = key
-            two, one = t.core[key][FUSED][0], t.core[key][FUSED_ONE_EDGE_A_STEP][0]
-            print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {two:9.3f} {one:9.3f} {one / two:7.2f}")
-    single = sorted(k for k in t.core
-                    if k[4] == 1 and FUSED in t.core[k] and FUSED_BACKWARD_ONE_EDGE_A_STEP in t.core[k])
-    if single:
-        print()
-        print("Forward + backward, the backward's default edges a step vs one edge a step in both passes")
-        print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'default ms':>10} {'one ms':>9} {'one/default':>11}")
-        for key in single:
-            form, sc, h, c, _ = key
-            default, one = t.core[key][FUSED][0], t.core[key][FUSED_BACKWARD_ONE_EDGE_A_STEP][0]
-            print(f"{form:6} {SCALE_FRACTION[sc]:5.2f} {h:2d} {c:3d} {default:10.3f} {one:9.3f} {one / default:11.2f}")
+    print_one_edge_table(t, 0, FUSED_ONE_EDGE_A_STEP, "Fused forward, the default two in-edges a step vs one")
+    print_one_edge_table(t, 1, FUSED_BACKWARD_ONE_EDGE_A_STEP,
+                         "Forward + backward, the backward's default edges a step vs one edge a step in both passes")
     print()
     print("One attention layer (in 64 -> H x C, rating edge feature, self-loops): ours vs PyG")
     print(f"{'form':6} {'scale':>5} {'H':>2} {'C':>3} {'case':8} {'ours ms':>9} {'PyG ms':>9} {'PyG/ours':>8} "

@@ -84,7 +84,7 @@ with tempfile.TemporaryDirectory() as tmp:
                  # line is not a layer row.
                  " 0.10    40.000   120.000     3.00      800     6000      7.50    0.50",
                  # One in-edge a step (impl 2, 15 ms) beside the default two (12 ms): 1.25.
-                 "gatv2   1.00  1  16    12.000    15.000    1.25",
+                 "gatv2   1.00  1  16     12.000    15.000        1.25",
                  # The backward at one edge a step (impl 3, 300 ms) beside the default (240 ms).
                  "gatv2   1.00  4  64    240.000   300.000        1.25"]:
         check(line in text, f"missing line: {line!r}")
