@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The device check of gatrec's CUDA code, in one call on a GPU machine (H100/H200, sm_90):
-#   1. configure (-DCMAKE_CUDA_ARCHITECTURES=90) and build the CUDA tests and benchmarks (-j16)
+#   1. configure (-DCMAKE_CUDA_ARCHITECTURES=90) and build the CUDA tests and benchmarks (-j16), or
+#      use the executables prebuild.sh built on the build machine (.device-deps/prebuilt.tar.xz) when
+#      they were built from exactly these sources and load here
 #   2. run the GPU tests and the CPU emulation test
 #   2b. gatrec-movielens --device cuda on ML-100K u1 (when .device-deps/data has it), the paper's
 #      BPR loss and the README's softmax/cosine command (both device training runs): a full
@@ -25,12 +27,15 @@
 #   on the build machine first and carry .device-deps. Outputs go to $OUT (the device tool's folder)
 #   or ./out-device: run.log (every step), bench.json, pyg.jsonl, summary.txt, targets.json.
 # Environment: GATREC_JOBS (16), GATREC_BUDGET_S (470: seconds before optional steps are skipped),
-#   GATREC_BENCH_MIN_TIME (0.1).
+#   GATREC_BENCH_MIN_TIME (0.1), GATREC_DEVICE_CHOOSE_ONLY (set: say whether the prebuilt executables
+#   would be used, then stop).
 # shellcheck disable=SC2317  # functions run through `step` (indirectly)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
+# shellcheck source=benchmarks/device/common.sh
+source "$root/benchmarks/device/common.sh"
 out="${OUT:-$root/out-device}"
 mkdir -p "$out"
 build="$root/build-device"
@@ -80,56 +85,111 @@ say "gatrec device run in $root, outputs in $out"
   cmake --version | head -n 1 || true
 } 2>&1 | tee -a "$log_file"
 
-nvcc_path="$(command -v nvcc || true)"
-[ -z "$nvcc_path" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc
-if [ -z "$nvcc_path" ]; then
-  say "no nvcc: cannot build"
-  exit 2
-fi
-
 export root out build
-generator_args=(-G "Unix Makefiles")
-keep_going=(-k)
-if ! command -v make >/dev/null && command -v ninja >/dev/null; then
-  generator_args=(-G Ninja)
-  keep_going=(-k 0)
-fi
+device_tests="${device_test_programs[*]}"
+export device_tests
 
-prefix_args=()
 if [ -d "$root/.device-deps/prefix" ]; then
-  prefix_args=(-DCMAKE_PREFIX_PATH="$root/.device-deps/prefix")
   export LD_LIBRARY_PATH="$root/.device-deps/prefix/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
   say "using the carried dependencies in .device-deps/prefix"
 fi
 
-step configure 150 cmake -S "$root" -B "$build" "${generator_args[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DCMAKE_CUDA_COMPILER="$nvcc_path" -DGATREC_ENABLE_CUDA=ON -DGATREC_BUILD_TESTS=ON -DGATREC_BUILD_BENCHMARKS=ON \
-  -DGATREC_BUILD_EXAMPLES=ON -DGATREC_ENABLE_LLM=OFF -DGATREC_INSTALL=OFF -DGATREC_EMULATED_CUDA_TESTS=OFF "${prefix_args[@]}"
-if ! ok configure; then
-  say "configure failed: see run.log (missing Eigen/GTest/benchmark? run benchmarks/device/prepare_deps.sh and carry .device-deps)"
-  cat "$steps_file"
-  exit 1
-fi
-
-targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_recommender test_cuda_kernels
-  test_cuda_top_k test_cuda_training test_cuda_math_emulation test_eval_rank_key test_cuda_training_emulation
-  bench_gat_cuda gatrec-movielens)
-# -k: build every target that compiles even when one does not.
-step build 330 cmake --build "$build" -j "$jobs" --target "${targets[@]}" -- "${keep_going[@]}"
-
-# ------------------------------------------------------------------------------------------------
-run_tests() {
-  local failed=0
-  for t in test_cuda_smoke test_cuda_kernels test_cuda_attention test_cuda_model test_cuda_recommender \
-    test_cuda_top_k test_cuda_training test_cuda_math_emulation test_eval_rank_key test_cuda_training_emulation; do
-    if [ -x "$build/tests/$t" ]; then
-      echo "--- $t"
-      "$build/tests/$t" --gtest_color=no || failed=1
-    else
-      echo "--- $t: NOT BUILT"
-      failed=1
+# The executables prebuild.sh made on the build machine, when they come from exactly these sources
+# and every one of them loads here (returns 1, saying why, otherwise).
+use_prebuilt() {
+  local archive="$root/.device-deps/prebuilt.tar.xz" dir="$root/build-device-prebuilt" want have t exe
+  [ -f "$archive" ] || { say "no prebuilt executables (benchmarks/device/prebuild.sh): building here"; return 1; }
+  if ! grep -qw avx2 /proc/cpuinfo || ! grep -qw fma /proc/cpuinfo; then
+    say "prebuilt executables need AVX2 and FMA, which this processor lacks: building here"
+    return 1
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  xz -dc "$archive" | tar -C "$dir" -xf - || { say "cannot unpack $archive: building here"; return 1; }
+  want="$(cat "$dir/SOURCES.sha256")"
+  have="$(source_fingerprint "$root")"
+  if [ "$want" != "$have" ]; then
+    say "prebuilt executables come from other sources ($want, these are $have): building here"
+    return 1
+  fi
+  for t in "${device_targets[@]}"; do
+    exe="$dir/$(device_target_path "$t")"
+    [ -x "$exe" ] || { say "prebuilt $t is missing: building here"; return 1; }
+    if command -v ldd >/dev/null && ldd "$exe" 2>/dev/null | grep -q "not found"; then
+      say "prebuilt $t lacks libraries here: $(ldd "$exe" | grep "not found" | tr -s ' \t\n' ' '); building here"
+      return 1
     fi
   done
+  "$dir/tests/test_cuda_smoke" --gtest_list_tests >/dev/null 2>&1 ||
+    { say "prebuilt test_cuda_smoke does not start here: building here"; return 1; }
+  build="$dir"
+  say "using the prebuilt executables in $dir ($(cat "$dir/BUILT"))"
+}
+
+prebuilt=0
+use_prebuilt && prebuilt=1
+if [ -n "${GATREC_DEVICE_CHOOSE_ONLY:-}" ]; then  # tests/scripts/test_device_prebuilt.sh stops here
+  say "build choice: $([ "$prebuilt" = 1 ] && echo "prebuilt in $build" || echo "build here")"
+  exit 0
+fi
+if [ "$prebuilt" = 1 ]; then
+  record configure "skipped (prebuilt)"
+  record build "prebuilt ok ($(elapsed)s)"
+else
+  nvcc_path="$(command -v nvcc || true)"
+  [ -z "$nvcc_path" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_path=/usr/local/cuda/bin/nvcc
+  if [ -z "$nvcc_path" ]; then
+    say "no nvcc: cannot build"
+    exit 2
+  fi
+  device_generator_args  # Ninja where installed: Makefiles would build the targets one at a time
+  generator_args=("${device_generator[@]}")
+  keep_going=(-k)
+  [ "${device_generator[1]}" = Ninja ] && keep_going=(-k 0)
+  prefix_args=()
+  [ -d "$root/.device-deps/prefix" ] && prefix_args=(-DCMAKE_PREFIX_PATH="$root/.device-deps/prefix")
+  step configure 150 cmake -S "$root" -B "$build" "${generator_args[@]}" "${device_cmake_options[@]}" \
+    -DCMAKE_CUDA_COMPILER="$nvcc_path" "${prefix_args[@]}"
+  if ! ok configure; then
+    say "configure failed: see run.log (missing Eigen/GTest/benchmark? run benchmarks/device/prepare_deps.sh and carry .device-deps)"
+    cat "$steps_file"
+    exit 1
+  fi
+  # -k: build every target that compiles even when one does not.
+  step build 330 cmake --build "$build" -j "$jobs" --target "${device_targets[@]}" -- "${keep_going[@]}"
+fi
+
+# ------------------------------------------------------------------------------------------------
+# The test programs side by side (their CPU references take most of their time; the machine has 16
+# cores), each into its own log, printed whole in program order; killed with the step on a timeout.
+run_tests() {
+  local failed=0 t logs="$out/tests" pids=()
+  mkdir -p "$logs"
+  trap 'kill $(jobs -p) 2>/dev/null' EXIT
+  for t in $device_tests; do
+    if [ -x "$build/tests/$t" ]; then
+      "$build/tests/$t" --gtest_color=no > "$logs/$t.log" 2>&1 &
+      pids+=("$!")
+    else
+      pids+=("")
+    fi
+  done
+  local k=0 verdict
+  for t in $device_tests; do
+    if [ -z "${pids[$k]}" ]; then
+      verdict="NOT BUILT"
+      failed=1
+    elif wait "${pids[$k]}"; then
+      verdict="passed"
+    else
+      verdict="FAILED (exit $?)"
+      failed=1
+    fi
+    echo "--- $t: $verdict"
+    [ -f "$logs/$t.log" ] && cat "$logs/$t.log"
+    k=$((k + 1))
+  done
+  for t in $device_tests; do grep -h -m1 -E '^\[  (PASSED|FAILED) ' "$logs/$t.log" 2>/dev/null | sed "s/^/$t: /"; done
   return "$failed"
 }
 export -f run_tests
