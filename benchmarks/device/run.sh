@@ -143,12 +143,11 @@ else
     exit 2
   fi
   device_generator_args  # Ninja where installed: Makefiles would build the targets one at a time
-  generator_args=("${device_generator[@]}")
   keep_going=(-k)
   [ "${device_generator[1]}" = Ninja ] && keep_going=(-k 0)
   prefix_args=()
   [ -d "$root/.device-deps/prefix" ] && prefix_args=(-DCMAKE_PREFIX_PATH="$root/.device-deps/prefix")
-  step configure 150 cmake -S "$root" -B "$build" "${generator_args[@]}" "${device_cmake_options[@]}" \
+  step configure 150 cmake -S "$root" -B "$build" "${device_generator[@]}" "${device_cmake_options[@]}" \
     -DCMAKE_CUDA_COMPILER="$nvcc_path" "${prefix_args[@]}"
   if ! ok configure; then
     say "configure failed: see run.log (missing Eigen/GTest/benchmark? run benchmarks/device/prepare_deps.sh and carry .device-deps)"
