@@ -37,6 +37,18 @@ device_target_path() {
   esac
 }
 
+# device_executable_starts DIR TARGET: the executable under DIR starts and lists what it would run
+# (so the loader found every library; no GPU needed).
+device_executable_starts() {
+  local exe
+  exe="$1/$(device_target_path "$2")"
+  case "$2" in
+    bench_*) "$exe" --benchmark_list_tests=true ;;
+    gatrec-movielens) "$exe" --help ;;
+    *) "$exe" --gtest_list_tests ;;
+  esac >/dev/null 2>&1
+}
+
 # source_fingerprint ROOT: one sha256 over every file the executables are compiled from (C++, CUDA,
 # CMake; tests' data fixtures and Python scripts excluded), by path, so that prebuilt executables are
 # used only for exactly the sources that travelled with them.

@@ -38,6 +38,11 @@ for t in "${device_targets[@]}"; do
   mkdir -p "$stage/$(dirname "$rel")"
   strip -o "$stage/$rel" "$build/$rel"
 done
+# What run.sh will ask of them there, asked here first (the carried Google Benchmark library too).
+export LD_LIBRARY_PATH="$deps/prefix/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+for t in "${device_targets[@]}"; do
+  device_executable_starts "$stage" "$t" || { echo "prebuild: $t does not start here" >&2; exit 1; }
+done
 echo "$fingerprint" > "$stage/SOURCES.sha256"
 nvcc_version="$("$nvcc_path" --version | tail -n 1)"
 echo "built $(date -u +%FT%TZ) on $(uname -n) by $nvcc_version, host code $portable" > "$stage/BUILT"
