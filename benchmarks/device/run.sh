@@ -245,8 +245,12 @@ PY
   done
 }
 export -f train_ml100k
-if [ -x "$build/examples/gatrec-movielens" ] && [ -f "$root/.device-deps/data/ml-100k/u1.base" ] && [ "$(time_left)" -gt 330 ]; then
-  step ml100k_train 200 train_ml100k
+# Its limit leaves 240 s for the benchmarks and PyG (the target is 10 s a training run; the CPU
+# epochs take the rest), so a slow start shortens it instead of skipping it.
+if [ -x "$build/examples/gatrec-movielens" ] && [ -f "$root/.device-deps/data/ml-100k/u1.base" ] && [ "$(time_left)" -gt 290 ]; then
+  limit=$(( $(time_left) - 240 ))
+  [ "$limit" -gt 200 ] && limit=200
+  step ml100k_train "$limit" train_ml100k
 else
   record ml100k_train "skipped (no data in .device-deps/data, not built or no time)"
 fi
