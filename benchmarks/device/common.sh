@@ -7,10 +7,6 @@ device_targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_re
   test_cuda_top_k test_cuda_training test_cuda_math_emulation test_eval_rank_key test_cuda_training_emulation
   bench_gat_cuda gatrec-movielens)
 
-# The test programs among them, in the order run.sh runs them (fast kernels first).
-device_test_programs=(test_cuda_smoke test_cuda_kernels test_cuda_attention test_cuda_model test_cuda_recommender
-  test_cuda_top_k test_cuda_training test_cuda_math_emulation test_eval_rank_key test_cuda_training_emulation)
-
 # Hopper machine code only (HOPPER.md: without a named target the driver JIT-compiles PTX and the
 # program uses none of sm_90's instructions); no LLM clients, no install rules, no emulated twins.
 device_cmake_options=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DGATREC_ENABLE_CUDA=ON
@@ -35,6 +31,14 @@ device_target_path() {
     gatrec-movielens) echo "examples/$1" ;;
     *) echo "tests/$1" ;;
   esac
+}
+
+# The test programs among device_targets, space-separated (run.sh exports them to a child shell).
+device_test_programs() {
+  local t
+  for t in "${device_targets[@]}"; do
+    case "$(device_target_path "$t")" in tests/*) printf '%s ' "$t" ;; esac
+  done
 }
 
 # device_executable_starts DIR TARGET: the executable under DIR starts and lists what it would run

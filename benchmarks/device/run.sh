@@ -86,7 +86,7 @@ say "gatrec device run in $root, outputs in $out"
 } 2>&1 | tee -a "$log_file"
 
 export root out build
-device_tests="${device_test_programs[*]}"
+device_tests="$(device_test_programs)"
 export device_tests
 
 if [ -d "$root/.device-deps/prefix" ]; then
