@@ -8,10 +8,11 @@ device_targets=(test_cuda_smoke test_cuda_attention test_cuda_model test_cuda_re
   bench_gat_cuda gatrec-movielens)
 
 # Hopper machine code only (HOPPER.md: without a named target the driver JIT-compiles PTX and the
-# program uses none of sm_90's instructions); no LLM clients, no install rules, no emulated twins.
+# program uses none of sm_90's instructions); no LLM clients, no install rules, no emulated twins; one
+# program per test file (the run names them, and Ninja builds them side by side on 16 cores).
 device_cmake_options=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DGATREC_ENABLE_CUDA=ON
   -DGATREC_BUILD_TESTS=ON -DGATREC_BUILD_BENCHMARKS=ON -DGATREC_BUILD_EXAMPLES=ON -DGATREC_ENABLE_LLM=OFF
-  -DGATREC_INSTALL=OFF -DGATREC_EMULATED_CUDA_TESTS=OFF)
+  -DGATREC_INSTALL=OFF -DGATREC_EMULATED_CUDA_TESTS=OFF -DGATREC_GROUPED_TESTS=OFF)
 
 # device_generator_args: sets device_generator to Ninja where it is installed (it builds the targets
 # side by side; CMake's Makefiles build the targets named on one command line one after another, as

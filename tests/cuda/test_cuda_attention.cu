@@ -18,6 +18,7 @@
 #include "cuda/device_test_support.cuh"
 #include "support/random_graphs.hpp"
 
+namespace test_cuda_attention {
 namespace {
 
 using gatrec::attention_form;
@@ -203,3 +204,5 @@ TEST(CudaBlas, RowMajorProductsMatchEigen) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_attention

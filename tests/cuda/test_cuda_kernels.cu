@@ -21,6 +21,7 @@
 #include "gat_attention.cuh"
 #include "gat_attention_backward.cuh"
 
+namespace test_cuda_kernels {
 namespace {
 
 using gatrec::attention_form;
@@ -426,3 +427,5 @@ TEST(CudaEmulation, AMisalignedFloat4AccessFailsTheKernelAsOnAGpu) {
 #endif
 
 }  // namespace
+
+}  // namespace test_cuda_kernels

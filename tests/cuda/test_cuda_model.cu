@@ -17,6 +17,7 @@
 #include "cuda/device_test_support.cuh"
 #include "support/random_graphs.hpp"
 
+namespace test_cuda_model {
 namespace {
 
 using gatrec::attention_form;
@@ -200,3 +201,5 @@ TEST(CudaModel, TwoRunsAreBitIdentical) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_model

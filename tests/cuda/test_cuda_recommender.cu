@@ -24,6 +24,7 @@
 #include "support/planted_ratings.hpp"
 #include "support/random_graphs.hpp"
 
+namespace test_cuda_recommender {
 namespace {
 
 using gatrec::matrix;
@@ -358,3 +359,5 @@ TEST(CudaRecommender, WithoutAGpuConstructionThrows) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_recommender

@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-namespace {
+#include "cuda/device_test_support.cuh"
 
-#define GATREC_SKIP_WITHOUT_GPU() \
-  if (!gatrec::cuda::has_device()) GTEST_SKIP() << "no CUDA device on this machine"
+namespace test_cuda_smoke {
+namespace {
 
 TEST(CudaSmoke, DeviceCountNeverThrows) {
   EXPECT_GE(gatrec::cuda::device_count(), 0);
@@ -118,3 +118,5 @@ TEST(CudaSmoke, OutOfMemorySaysHowMuchAndIsNotSticky) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_smoke

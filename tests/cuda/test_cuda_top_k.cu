@@ -20,6 +20,7 @@
 #include "cuda/device_test_support.cuh"
 #include "support/random_graphs.hpp"
 
+namespace test_cuda_top_k {
 namespace {
 
 using gatrec::index_t;
@@ -197,3 +198,5 @@ TEST(CudaTopK, ListsComeDownOnceWhateverTheBlocks) {
 #endif
 
 }  // namespace
+
+}  // namespace test_cuda_top_k

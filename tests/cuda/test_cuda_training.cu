@@ -34,6 +34,7 @@
 #include "support/random_graphs.hpp"
 #include "support/random_triples.hpp"
 
+namespace test_cuda_training {
 namespace {
 
 using gatrec::index_t;
@@ -296,3 +297,5 @@ TEST(CudaTraining, AdamWMatchesTheCpu) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_training

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+namespace test_baselines_ml100k {
 namespace {
 
 struct u1_data {
@@ -164,3 +165,5 @@ TEST(BaselinesMl100k, ItemKnnBeatsPopularity) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_ml100k

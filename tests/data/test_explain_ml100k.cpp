@@ -25,6 +25,7 @@
 #include <string>
 #include <utility>
 
+namespace test_explain_ml100k {
 namespace {
 
 TEST(ExplainMl100k, JustificationsCiteTheUsersOwnRatedItems) {
@@ -108,3 +109,5 @@ TEST(ExplainMl100k, JustificationsCiteTheUsersOwnRatedItems) {
 }
 
 }  // namespace
+
+}  // namespace test_explain_ml100k

@@ -25,6 +25,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_movielens {
 namespace {
 
 using namespace gatrec;
@@ -272,3 +273,5 @@ TEST(RealDataDir, ResolvesTheSharedFolder) {
 }
 
 }  // namespace
+
+}  // namespace test_movielens

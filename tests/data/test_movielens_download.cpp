@@ -10,6 +10,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_movielens_download {
 namespace {
 
 struct result {
@@ -58,3 +59,5 @@ TEST(RealDownloadChecksums, Ml1mMoviesAndUsersMatch) {
 }
 
 }  // namespace
+
+}  // namespace test_movielens_download

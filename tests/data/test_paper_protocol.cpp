@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+namespace test_paper_protocol {
 namespace {
 
 using gatrec::index_t;
@@ -205,3 +206,5 @@ TEST(PaperProtocol, DocumentedCallsRun) {
 }
 
 }  // namespace
+
+}  // namespace test_paper_protocol

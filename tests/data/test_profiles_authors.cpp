@@ -14,6 +14,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_profiles_authors {
 namespace {
 
 using gatrec::profile;
@@ -125,3 +126,5 @@ TEST(AuthorsProfiles, DatasetTextsForEverySource) {
 }
 
 }  // namespace
+
+}  // namespace test_profiles_authors

@@ -15,6 +15,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_profiles_embeddings {
 namespace {
 
 std::filesystem::path cache_dir() {
@@ -57,3 +58,5 @@ TEST_P(ProfileEmbeddings, ReadBackAsUnitNormNodeFeatures) {
 INSTANTIATE_TEST_SUITE_P(Sources, ProfileEmbeddings, testing::Values("unified", "integrated", "template"));
 
 }  // namespace
+
+}  // namespace test_profiles_embeddings

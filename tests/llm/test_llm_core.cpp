@@ -18,6 +18,7 @@
 
 #include "llm/servers.hpp"
 
+namespace test_llm_core {
 namespace {
 
 using gatrec::test::temp_dir;
@@ -417,3 +418,5 @@ TEST(ProfileBuilder, PromptsCarryTheBatchAndThePreviousProfile) {
 }
 
 }  // namespace
+
+}  // namespace test_llm_core

@@ -21,6 +21,7 @@
 
 #include "llm/servers.hpp"
 
+namespace test_llm_failures {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -479,3 +480,5 @@ TEST_F(LlmFailures, ProfileBuilderPassesServerFailuresOn) {
 }
 
 }  // namespace
+
+}  // namespace test_llm_failures

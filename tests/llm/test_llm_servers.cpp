@@ -23,6 +23,7 @@
 #include "llm/servers.hpp"
 #include "support/test_data.hpp"
 
+namespace test_llm_servers {
 namespace {
 
 using gatrec::test::temp_dir;
@@ -172,3 +173,5 @@ TEST(LlmServers, ProfileBuilderWritesParseableProfilesForOneMl100kItemAndUser) {
 }
 
 }  // namespace
+
+}  // namespace test_llm_servers

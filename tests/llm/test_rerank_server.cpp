@@ -19,6 +19,7 @@
 
 #include "llm/servers.hpp"
 
+namespace test_rerank_server {
 namespace {
 
 using gatrec::test::temp_dir;
@@ -120,3 +121,5 @@ TEST(RerankServer, CallLimitsHoldAgainstARealServer) {
 }
 
 }  // namespace
+
+}  // namespace test_rerank_server

@@ -12,6 +12,7 @@
 #include "support/gradient_check.hpp"
 #include "support/random_graphs.hpp"
 
+namespace test_attention {
 namespace {
 
 using gatrec::attention_form;
@@ -272,3 +273,5 @@ TEST(EdgeSoftmax, MatchesHandComputedValues) {
 }
 
 }  // namespace
+
+}  // namespace test_attention

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 
+namespace test_baselines_ease {
 namespace {
 
 using gatrec::index_t;
@@ -312,3 +313,5 @@ TEST(WeightedSumScorer, AddsWeightedTermsAndRefusesMismatches) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_ease

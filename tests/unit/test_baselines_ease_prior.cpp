@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+namespace test_baselines_ease_prior {
 namespace {
 
 using gatrec::index_t;
@@ -118,3 +119,5 @@ TEST(EasePrior, RefusesBadFoldCounts) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_ease_prior

@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+namespace test_baselines_item_knn {
 namespace {
 
 using gatrec::index_t;
@@ -125,3 +126,5 @@ TEST(ItemKnn, MatchesADenseComputationForAnyThreadCount) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_item_knn

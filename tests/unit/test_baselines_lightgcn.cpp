@@ -12,6 +12,7 @@
 
 #include <cmath>
 
+namespace test_baselines_lightgcn {
 namespace {
 
 using gatrec::index_t;
@@ -179,3 +180,5 @@ TEST(LightGcn, TrainsWithTheTrainer) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_lightgcn

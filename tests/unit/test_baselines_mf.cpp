@@ -10,6 +10,7 @@
 
 #include <cmath>
 
+namespace test_baselines_mf {
 namespace {
 
 using gatrec::matrix;
@@ -76,3 +77,5 @@ TEST(MatrixFactorization, BprMfTrainsWithTheTrainer) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_mf

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+namespace test_baselines_most_popular {
 namespace {
 
 using gatrec::index_t;
@@ -65,3 +66,5 @@ TEST(MostPopular, RejectsOutOfRangeRatings) {
 }
 
 }  // namespace
+
+}  // namespace test_baselines_most_popular

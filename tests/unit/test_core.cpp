@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+namespace test_core {
 namespace {
 
 TEST(Errors, ParseErrorNamesFileLineAndField) {
@@ -100,3 +101,5 @@ TEST(IdMap, InsertFindAndRoundTrip) {
 }
 
 }  // namespace
+
+}  // namespace test_core

@@ -25,6 +25,7 @@
 #include "cuda/attention_cases.hpp"
 #include "support/random_graphs.hpp"
 
+namespace test_cuda_math_emulation {
 namespace {
 
 using gatrec::attention_form;
@@ -1032,3 +1033,5 @@ TYPED_TEST(EmulatedKernels, MatchTheCpuLayerWithAHubOfDegree100000) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_math_emulation

@@ -18,6 +18,7 @@
 #include "support/random_graphs.hpp"
 #include "support/random_triples.hpp"
 
+namespace test_cuda_training_emulation {
 namespace {
 
 using gatrec::index_t;
@@ -170,3 +171,5 @@ TEST(DeviceAdamWEmulation, ElementUpdatesEqualAdamW) {
 }
 
 }  // namespace
+
+}  // namespace test_cuda_training_emulation

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+namespace test_data_dir {
 namespace {
 
 using namespace gatrec;
@@ -132,3 +133,5 @@ TEST(DatasetDir, NestedOrItself) {
 }
 
 }  // namespace
+
+}  // namespace test_data_dir

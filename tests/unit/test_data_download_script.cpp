@@ -16,6 +16,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_data_download_script {
 namespace {
 
 namespace fs = std::filesystem;
@@ -165,3 +166,5 @@ TEST(DownloadScript, OfflineDownloadFromFileUrl) {
 }
 
 }  // namespace
+
+}  // namespace test_data_download_script

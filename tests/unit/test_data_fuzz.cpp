@@ -24,6 +24,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_data_fuzz {
 namespace {
 
 using namespace gatrec;
@@ -316,3 +317,5 @@ TEST(Fuzz, HandMadeBadRatingLines) {
 }
 
 }  // namespace
+
+}  // namespace test_data_fuzz

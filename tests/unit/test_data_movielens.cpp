@@ -18,6 +18,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_data_movielens {
 namespace {
 
 using namespace gatrec;
@@ -450,3 +451,5 @@ TEST(Lcfn, BadFiles) {
 }
 
 }  // namespace
+
+}  // namespace test_data_movielens

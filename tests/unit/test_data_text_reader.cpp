@@ -17,6 +17,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_data_text_reader {
 namespace {
 
 using namespace gatrec;
@@ -316,3 +317,5 @@ TEST(IdLookup, DenseAndSparseIdsAgreeWithTheMap) {
 }
 
 }  // namespace
+
+}  // namespace test_data_text_reader

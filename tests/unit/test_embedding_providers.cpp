@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <vector>
 
+namespace test_embedding_providers {
 namespace {
 
 using gatrec::matrix;
@@ -255,3 +256,5 @@ TEST(NodeFeatures, MissingIdsAndWidthMismatch) {
 }
 
 }  // namespace
+
+}  // namespace test_embedding_providers

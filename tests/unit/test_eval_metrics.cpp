@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+namespace test_eval_metrics {
 namespace {
 
 using gatrec::hit_flags;
@@ -164,3 +165,5 @@ TEST(FullRanking, RejectsCutOffsBeyondTheListsAndMismatchedUsers) {
 }
 
 }  // namespace
+
+}  // namespace test_eval_metrics

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+namespace test_eval_paper_protocol {
 namespace {
 
 using gatrec::index_t;
@@ -135,3 +136,5 @@ TEST(RatedOnly, ThresholdAndArgumentChecks) {
 }
 
 }  // namespace
+
+}  // namespace test_eval_paper_protocol

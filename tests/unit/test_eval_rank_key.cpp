@@ -13,6 +13,7 @@
 #include <limits>
 #include <vector>
 
+namespace test_eval_rank_key {
 namespace {
 
 using gatrec::index_t;
@@ -140,3 +141,5 @@ TEST(RadixTopK, RejectsNaNScores) {
 }
 
 }  // namespace
+
+}  // namespace test_eval_rank_key

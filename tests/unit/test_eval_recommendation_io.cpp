@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+namespace test_eval_recommendation_io {
 namespace {
 
 using gatrec::id_map;
@@ -152,3 +153,5 @@ TEST(RecommendationIo, ParseErrorsNameFileLineAndField) {
 }
 
 }  // namespace
+
+}  // namespace test_eval_recommendation_io

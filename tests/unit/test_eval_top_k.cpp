@@ -12,6 +12,7 @@
 #include <limits>
 #include <vector>
 
+namespace test_eval_top_k {
 namespace {
 
 using gatrec::index_t;
@@ -316,3 +317,5 @@ TEST(RankedLists, ValidateCatchesBrokenInvariants) {
 }
 
 }  // namespace
+
+}  // namespace test_eval_top_k

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+namespace test_explain_faithfulness {
 namespace {
 
 using gatrec::index_t;
@@ -170,3 +171,5 @@ TEST(SummarizeFaithfulness, MeansCountsAndAnIntervalAroundTheMean) {
 }
 
 }  // namespace
+
+}  // namespace test_explain_faithfulness

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+namespace test_explain_justification {
 namespace {
 
 using gatrec::index_t;
@@ -393,3 +394,5 @@ TEST(ExplainRecommendation, CitesTheUsersOwnLikedItemsFromARealModel) {
 }
 
 }  // namespace
+
+}  // namespace test_explain_justification

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <vector>
 
+namespace test_explain_rollout {
 namespace {
 
 using gatrec::index_t;
@@ -231,3 +232,5 @@ TEST(RolloutOfRecommender, UsesTheModelsGraphAndLastForwardPass) {
 }
 
 }  // namespace
+
+}  // namespace test_explain_rollout

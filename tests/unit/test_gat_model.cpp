@@ -7,6 +7,7 @@
 #include "support/gradient_check.hpp"
 #include "support/random_graphs.hpp"
 
+namespace test_gat_model {
 namespace {
 
 using gatrec::matrix;
@@ -167,3 +168,5 @@ TEST(GatModel, PaperOptionsGiveThePaperWidths) {
 }
 
 }  // namespace
+
+}  // namespace test_gat_model

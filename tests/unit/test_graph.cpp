@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+namespace test_graph {
 namespace {
 
 using gatrec::csr_graph;
@@ -142,3 +143,5 @@ TEST(BipartiteGraph, RejectsOutOfRangeIndices) {
 }
 
 }  // namespace
+
+}  // namespace test_graph

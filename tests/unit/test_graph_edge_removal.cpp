@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+namespace test_graph_edge_removal {
 namespace {
 
 using gatrec::csr_graph;
@@ -156,3 +157,5 @@ TEST(EdgeIds, FindsEveryParallelEdgeAndNothingElse) {
 }
 
 }  // namespace
+
+}  // namespace test_graph_edge_removal

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+namespace test_json_writer {
 namespace {
 
 using gatrec::json_string;
@@ -74,3 +75,5 @@ TEST(JsonObject, MembersInOrder) {
 }
 
 }  // namespace
+
+}  // namespace test_json_writer

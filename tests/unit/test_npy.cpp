@@ -14,6 +14,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_npy {
 namespace {
 
 using gatrec::matrix;
@@ -337,3 +338,5 @@ TEST(NpyNumpyFixtures, RejectsWhatItCannotRead) {
 }
 
 }  // namespace
+
+}  // namespace test_npy

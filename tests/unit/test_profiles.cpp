@@ -10,6 +10,7 @@
 
 #include "support/test_data.hpp"
 
+namespace test_profiles {
 namespace {
 
 using gatrec::profile;
@@ -300,3 +301,5 @@ TEST(DatasetProfiles, FallsBackToTemplates) {
 }
 
 }  // namespace
+
+}  // namespace test_profiles

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+namespace test_rerank_parse {
 namespace {
 
 using gatrec::parse_choice;
@@ -183,3 +184,5 @@ TEST(RerankPrompts, CompactProfileText) {
 }
 
 }  // namespace
+
+}  // namespace test_rerank_parse

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+namespace test_rerank_strategies {
 namespace {
 
 using gatrec::rerank_item;
@@ -608,3 +609,5 @@ TEST(RerankLists, ApplyOrderChecksItsInput) {
 }
 
 }  // namespace
+
+}  // namespace test_rerank_strategies

@@ -11,6 +11,7 @@
 #include "support/gradient_check.hpp"
 #include "support/random_graphs.hpp"
 
+namespace test_row_normalize {
 namespace {
 
 using gatrec::index_t;
@@ -74,3 +75,5 @@ TEST(GatRecommender, NormalizedOutputGradientsMatchFiniteDifferences) {
 }
 
 }  // namespace
+
+}  // namespace test_row_normalize

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+namespace test_split {
 namespace {
 
 using namespace gatrec;
@@ -250,3 +251,5 @@ TEST(CarveValidation, AShareOfUsersGiveFoldShapedHoldOuts) {
 }
 
 }  // namespace
+
+}  // namespace test_split

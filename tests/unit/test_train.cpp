@@ -17,6 +17,7 @@
 #include "support/gradient_check.hpp"
 #include "support/random_graphs.hpp"
 
+namespace test_train {
 namespace {
 
 using gatrec::matrix;
@@ -419,3 +420,5 @@ TEST_F(Checkpoint, CorruptOrMismatchedFilesGiveClearErrors) {
 }
 
 }  // namespace
+
+}  // namespace test_train

@@ -14,6 +14,7 @@
 
 #include "support/planted_ratings.hpp"
 
+namespace test_trainer {
 namespace {
 
 using gatrec::test::make_planted;
@@ -398,3 +399,5 @@ TEST(GatRecommender, RejectsBadFeatures) {
 }
 
 }  // namespace
+
+}  // namespace test_trainer
