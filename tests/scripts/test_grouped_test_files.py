@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The test files that GATREC_GROUPED_TESTS compiles as one translation unit per kind
-(tests/unit, tests/data, tests/llm: test_*.cpp; tests/cuda: test_*.cu) follow the rules that let
+(tests/unit, tests/data, tests/llm, tests/emulation: test_*.cpp; tests/cuda: test_*.cu) follow the rules that let
 them share it:
 - everything after the includes sits in a namespace named after the file (`namespace test_x {`,
   closed by the file's last line `}  // namespace test_x`), so that two files' helpers of the same
@@ -19,7 +19,8 @@ import re
 import sys
 
 root = sys.argv[1]
-patterns = ["tests/unit/test_*.cpp", "tests/data/test_*.cpp", "tests/llm/test_*.cpp", "tests/cuda/test_*.cu"]
+patterns = ["tests/unit/test_*.cpp", "tests/data/test_*.cpp", "tests/llm/test_*.cpp", "tests/cuda/test_*.cu",
+            "tests/emulation/test_*.cpp"]
 files = sorted(f for p in patterns for f in glob.glob(os.path.join(root, p)))
 problems = []
 

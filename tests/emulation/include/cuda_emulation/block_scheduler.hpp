@@ -7,7 +7,7 @@
 /// barrier (__syncthreads) or a warp collective (__shfl_*_sync, __syncwarp); the scheduler then
 /// switches to the next thread that may run. A barrier opens when every live thread of the block
 /// has reached it, a collective when every lane of its mask has. Threads are resumed in ascending
-/// and descending order on alternate rounds, so code that reads shared memory another thread wrote
+/// and descending order on alternate rounds (a waiting thread switches directly to the next one), so code that reads shared memory another thread wrote
 /// without a barrier in between sees a different interleaving on each round. A block in which no
 /// thread can run and some are waiting is a deadlock (a barrier inside divergent code, a mask
 /// naming a lane that exited): the launch fails with a message that says where each thread waits.
@@ -64,16 +64,18 @@ class block_scheduler {
       // cache sets, and every switch would miss.
       th.context.prepare(stacks_[t], stack_bytes - static_cast<std::size_t>(t % 61) * 192, &block_scheduler::thread_entry);
     }
-    for (int round = 0; live_ > 0 && failure_.empty(); ++round) {
-      bool progressed = false;
-      for (int step = 0; step < count && failure_.empty(); ++step) {
-        const int t = (round % 2 == 0) ? step : count - 1 - step;
-        if (!runnable(threads_[t], barrier_)) continue;
-        progressed = true;
-        resume(t);
-      }
-      if (!progressed && live_ > 0 && failure_.empty()) failure_ = describe_deadlock();
+    // The first thread starts; from then on each thread that waits or exits switches straight to
+    // the next one (half the switches of going through the scheduler), and the scheduler's context
+    // is resumed only when the block is done, has failed or deadlocks.
+    round_ = 0;
+    step_ = -1;
+    progressed_ = false;
+    const int first = next_thread();
+    if (first >= 0) {
+      enter(first);
+      switch_fiber(scheduler_context_, threads_[first].context);
     }
+    current_ = -1;
     return failure_;
   }
 
@@ -191,7 +193,8 @@ class block_scheduler {
     ++barrier_.generation;
   }
 
-  void resume(int t);
+  void enter(int t);
+  int next_thread();
   void yield();
 
   void finish_current() {
@@ -232,6 +235,11 @@ class block_scheduler {
   uint3 block_index_{};
   int live_ = 0;
   int current_ = -1;
+  // Where the scan for the next thread to run stands: round (even: ascending) and step within it,
+  // and whether any thread ran in this round (a round where none can is a deadlock).
+  int round_ = 0;
+  int step_ = -1;
+  bool progressed_ = false;
 };
 
 /// The scheduler of this process (kernels run one block at a time).
@@ -243,15 +251,50 @@ inline block_scheduler& scheduler() {
 /// threadIdx of the running emulated thread (set on every switch).
 inline uint3 current_thread_index;
 
-inline void block_scheduler::resume(int t) {
+inline void block_scheduler::enter(int t) {
   current_ = t;
   threads_[t].wait = wait_kind::none;
   current_thread_index = threads_[t].index;
-  switch_fiber(scheduler_context_, threads_[t].context);
-  current_ = -1;
 }
 
-inline void block_scheduler::yield() { switch_fiber(threads_[current_].context, scheduler_context_); }
+/// The next thread that may run in round order, or -1 when the scheduler must take over: every
+/// thread has exited, one failed, or a whole round passed with none able to run (a deadlock).
+inline int block_scheduler::next_thread() {
+  const int count = static_cast<int>(threads_.size());
+  if (live_ == 0 || !failure_.empty()) return -1;
+  for (;;) {
+    while (++step_ < count) {
+      const int t = (round_ % 2 == 0) ? step_ : count - 1 - step_;
+      if (runnable(threads_[t], barrier_)) {
+        progressed_ = true;
+        return t;
+      }
+    }
+    if (!progressed_) {
+      failure_ = describe_deadlock();
+      return -1;
+    }
+    ++round_;
+    step_ = -1;
+    progressed_ = false;
+  }
+}
+
+inline void block_scheduler::yield() {
+  const int from = current_;
+  const int to = next_thread();
+  if (to == from) {  // its wait is already over (cannot happen while it is the one waiting)
+    enter(to);
+    return;
+  }
+  if (to < 0) {
+    current_ = -1;
+    switch_fiber(threads_[from].context, scheduler_context_);
+    return;  // never reached: the scheduler does not resume a thread of a finished block
+  }
+  enter(to);
+  switch_fiber(threads_[from].context, threads_[to].context);
+}
 
 inline void block_scheduler::thread_entry() {
   block_scheduler& s = scheduler();
