@@ -100,15 +100,15 @@ class block_scheduler {
   std::uint64_t exchange(unsigned mask, std::uint64_t bits, int source_lane, const char* what) {
     const int lane = current_ % warp_size;
     const int warp = current_ / warp_size;
-    if ((mask >> lane & 1u) == 0) fail(std::string(what) + " called by a lane outside its mask");
+    if ((mask >> lane & 1u) == 0) fail_collective(what, " called by a lane outside its mask");
     if (source_lane < 0 || source_lane >= warp_size || (mask >> source_lane & 1u) == 0)
-      fail(std::string(what) + " reads lane " + std::to_string(source_lane) + ", which is not in the mask");
+      fail_collective(what, " reads lane " + std::to_string(source_lane) + ", which is not in the mask");
     collective& c = warps_[warp].for_mask(mask);
     const std::uint64_t generation = c.generation;
     c.slots[generation & 1][lane] = bits;
     c.arrived |= 1u << lane;
     if (c.arrived == (mask & lanes_present(warp))) {
-      if ((mask & ~lanes_present(warp)) != 0) fail(std::string(what) + " mask names lanes beyond the block");
+      if ((mask & ~lanes_present(warp)) != 0) fail_collective(what, " mask names lanes beyond the block");
       c.arrived = 0;
       ++c.generation;
     } else {
@@ -134,6 +134,11 @@ class block_scheduler {
   }
 
  private:
+  // Out of line and cold, so that exchange(), run at every shuffle, keeps a small frame.
+  [[noreturn, gnu::noinline, gnu::cold]] void fail_collective(const char* what, const std::string& why) {
+    fail(std::string(what) + why);
+  }
+
   enum class wait_kind { none, barrier, collective, done };
 
   struct collective {
