@@ -4,11 +4,11 @@
 /// @brief Runs the threads of one emulated thread block as cooperative fibers on one CPU thread.
 ///
 /// Each CUDA thread gets its own stack (fiber_switch.hpp). A thread runs until it finishes or reaches a
-/// barrier (__syncthreads) or a warp collective (__shfl_*_sync, __syncwarp); the scheduler then
-/// switches to the next thread that may run. A barrier opens when every live thread of the block
-/// has reached it, a collective when every lane of its mask has. Threads are resumed in ascending
-/// and descending order on alternate rounds (a waiting thread switches directly to the next one), so code that reads shared memory another thread wrote
-/// without a barrier in between sees a different interleaving on each round. A block in which no
+/// barrier (__syncthreads) or a warp collective (__shfl_*_sync, __syncwarp), then switches straight
+/// to the next thread that may run. A barrier opens when every live thread of the block has reached
+/// it, a collective when every lane of its mask has. Threads are resumed in ascending and descending
+/// order on alternate rounds, so code that reads shared memory another thread wrote without a
+/// barrier in between sees a different interleaving on each round. A block in which no
 /// thread can run and some are waiting is a deadlock (a barrier inside divergent code, a mask
 /// naming a lane that exited): the launch fails with a message that says where each thread waits.
 
@@ -288,7 +288,9 @@ inline int block_scheduler::next_thread() {
 inline void block_scheduler::yield() {
   const int from = current_;
   const int to = next_thread();
-  if (to == from) {  // its wait is already over (cannot happen while it is the one waiting)
+  // A thread that waits is not runnable until another one moves, so `to` is never `from`; were it,
+  // switching a fiber to itself would load a stale stack pointer, so it just goes on.
+  if (to == from) {
     enter(to);
     return;
   }
