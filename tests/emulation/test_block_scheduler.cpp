@@ -3,6 +3,8 @@
 // never finish, or a shuffle that reads a lane outside its mask, fails the kernel with a message
 // naming the block, the thread and where it waits. Every GPU test that runs on the emulation relies
 // on these; they run only there (this file is compiled against tests/emulation alone).
+#include <gatrec/cuda/device_buffer.cuh>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,20 +13,7 @@
 namespace test_block_scheduler {
 namespace {
 
-// Copies n ints from the device.
-std::vector<int> download(const int* device, int n) {
-  std::vector<int> host(static_cast<std::size_t>(n));
-  EXPECT_EQ(cudaMemcpy(host.data(), device, sizeof(int) * host.size(), cudaMemcpyDeviceToHost), cudaSuccess);
-  return host;
-}
-
-struct device_ints {
-  int* data = nullptr;
-  explicit device_ints(int n) { EXPECT_EQ(cudaMalloc(&data, sizeof(int) * static_cast<std::size_t>(n)), cudaSuccess); }
-  ~device_ints() { cudaFree(data); }
-  device_ints(const device_ints&) = delete;
-  device_ints& operator=(const device_ints&) = delete;
-};
+using gatrec::cuda::device_buffer;
 
 __global__ void rotate_through_shared_kernel(int* out) {
   __shared__ int slots[96];
@@ -35,10 +24,10 @@ __global__ void rotate_through_shared_kernel(int* out) {
 }
 
 TEST(BlockScheduler, ABarrierMakesEveryThreadsSharedWriteVisible) {
-  device_ints out(96);
-  cuda_emulation::launch(rotate_through_shared_kernel, dim3(1), dim3(96), 0, nullptr, out.data);
+  device_buffer<int> out(96);
+  cuda_emulation::launch(rotate_through_shared_kernel, dim3(1), dim3(96), 0, nullptr, out.data());
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  const std::vector<int> got = download(out.data, 96);
+  const std::vector<int> got = out.to_host();
   for (int t = 0; t < 96; ++t) EXPECT_EQ(got[t], 3 * ((t + 1) % 96)) << "thread " << t;
 }
 
@@ -59,11 +48,11 @@ __global__ void shuffle_kernel(int* sums, int* down_sums, int* broadcasts) {
 }
 
 TEST(BlockScheduler, ShufflesExchangeValuesInWholeAndPartialWarps) {
-  device_ints sums(48), down_sums(48), broadcasts(48);
-  cuda_emulation::launch(shuffle_kernel, dim3(1), dim3(48), 0, nullptr, sums.data, down_sums.data, broadcasts.data);
+  device_buffer<int> sums(48), down_sums(48), broadcasts(48);
+  cuda_emulation::launch(shuffle_kernel, dim3(1), dim3(48), 0, nullptr, sums.data(), down_sums.data(),
+                         broadcasts.data());
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  const std::vector<int> s = download(sums.data, 48), d = download(down_sums.data, 48),
-                         b = download(broadcasts.data, 48);
+  const std::vector<int> s = sums.to_host(), d = down_sums.to_host(), b = broadcasts.to_host();
   const int warp0 = 32 * 33 / 2;                  // 1 + ... + 32
   const int warp1 = (33 + 48) * 16 / 2;           // 33 + ... + 48
   for (int t = 0; t < 48; ++t) {
@@ -104,11 +93,10 @@ __global__ void exit_early_kernel(int* out) {
 }
 
 TEST(BlockScheduler, ThreadsThatExitedDoNotHoldABarrier) {
-  device_ints out(64);
-  ASSERT_EQ(cudaMemset(out.data, 0xff, sizeof(int) * 64), cudaSuccess);
-  cuda_emulation::launch(exit_early_kernel, dim3(1), dim3(64), 0, nullptr, out.data);
+  device_buffer<int> out(std::vector<int>(64, -1));
+  cuda_emulation::launch(exit_early_kernel, dim3(1), dim3(64), 0, nullptr, out.data());
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  const std::vector<int> got = download(out.data, 64);
+  const std::vector<int> got = out.to_host();
   for (int t = 0; t < 64; ++t) EXPECT_EQ(got[t], t % 3 == 0 ? -1 : t) << "thread " << t;
 }
 
